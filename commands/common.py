@@ -68,6 +68,7 @@ R_MAX_TOKENS = typer.Option(1024, "--max-tokens", min=1, help="Longest response 
 R_BACKEND = typer.Option("auto", "--backend", autocompletion=lambda: ["auto", "hf", "vllm"], help="hf (transformers; CPU or GPU), vllm (GPU; pip install 'mc[vllm]'), auto: vllm when installed with a GPU.")
 R_BATCH_SIZE = typer.Option(64, "--batch-size", min=1, help="Sequences sampled together (hf backend).")
 R_PROMPT_TEMPLATE = typer.Option(None, "--prompt-template", metavar="FILE", help="User message template with {question}, {starter_code}, {fn_name}, {instruction}.")
+R_SYSTEM_PROMPT = typer.Option(None, "--system-prompt", metavar="TEXT", help="System message (default: mc's one-line coder prompt; '' for none).")
 R_TENSOR_PARALLEL_SIZE = typer.Option(1, "--tensor-parallel-size", min=1, help="GPUs per vllm engine.")
 R_REPEAT_WINDOW = typer.Option(128, "--repeat-window", min=1, help="m: a sample 'repeats' when its last m tokens equal the m before them.")
 
@@ -108,6 +109,12 @@ def train_config(preset: str, **flags):
     preset_keys = ("clip_low", "clip_high", "kl_coef", "loss_agg", "truncation_mask", "ctm_rho")
     settings = resolve(preset, {k: flags.pop(k, None) for k in preset_keys})
     return TrainConfig(**settings, **flags, preset=preset)
+
+
+def system_prompt_or_default(text: str | None) -> str:
+    from mc.rollout.prompts import SYSTEM
+
+    return SYSTEM if text is None else text
 
 
 def read_template(path: str | None) -> str | None:

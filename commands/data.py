@@ -249,25 +249,37 @@ def synth(
     count: int = typer.Option(20, "--count", min=1, help="Problems per family."),
     tests: int = typer.Option(3, "--tests", min=1, help="Test cases per problem."),
     seed: int = typer.Option(0, "--seed"),
+    exclude: Optional[list[str]] = typer.Option(None, "--exclude", metavar="PROBLEMS", help="Never reuse a (family, K) pair of these synthetic problems: keeps a held-out set unseen. Repeatable."),
     out: Optional[str] = OUT,
 ) -> None:
     """Generate small problem families (stdin tests, reference solutions): demos and smoke tests.
+
+    Families: add_k, mul_k, sub_k, mod_k, sum_k, max_k, rep_k, len_k (the task in
+    symbols: "Print n - 7.") and add_k_words, mul_k_words, sub_k_words, mod_k_words
+    (the same tasks in words: "Print n minus 7.").
 
     Examples:
 
     \b
       mc data synth --families add_k,mul_k --count 50 --seed 1 > warmup.jsonl
       mc data synth --count 5 | mc data verify | mc data stats
+      mc data synth --count 8 --seed 2 -o heldout.jsonl && mc data synth --count 40 --exclude heldout.jsonl -o train.jsonl
     """
     from mc.data.synthetic import FAMILIES, generate
     from mc.errors import McUsageError
-    from mc.jsonl import write_records
+    from mc.jsonl import iter_records, write_records
 
     names = [f.strip() for f in families.split(",") if f.strip()]
     unknown = [f for f in names if f not in FAMILIES]
     if unknown:
         raise McUsageError(f"unknown families {', '.join(unknown)}; choose from {', '.join(FAMILIES)}")
-    write_records(generate(names, count, seed, tests), out)
+    used = {(p["meta"]["family"], p["meta"]["k"]) for p in iter_records(exclude)
+            if isinstance(p.get("meta"), dict) and "family" in p["meta"] and "k" in p["meta"]} if exclude else set()
+    try:
+        problems = generate(names, count, seed, tests, exclude=used)
+    except ValueError as e:
+        raise McUsageError(f"{e}: ask for fewer problems or exclude less") from None
+    write_records(problems, out)
 
 
 @app.command("stats")

@@ -13,6 +13,7 @@ from mc.commands.common import (
     MEMORY_MB,
     OUTPUT_MB,
     R_PROMPT_TEMPLATE,
+    R_SYSTEM_PROMPT,
     TIME_LIMIT,
     WORKERS,
     judge_config,
@@ -57,6 +58,7 @@ def run(
     backend: str = typer.Option("auto", "--backend", autocompletion=lambda: ["auto", "hf", "vllm"]),
     batch_size: int = typer.Option(64, "--batch-size", min=1),
     prompt_template: Optional[str] = R_PROMPT_TEMPLATE,
+    system_prompt: Optional[str] = R_SYSTEM_PROMPT,
     compare: str = COMPARE,
     workers: Optional[int] = WORKERS,
     time_limit: float = TIME_LIMIT,
@@ -65,6 +67,7 @@ def run(
     isolation: str = ISOLATION,
     json_out: Optional[str] = typer.Option(None, "--json-out", metavar="FILE", help="Also write the JSON report here."),
     save_groups: Optional[str] = typer.Option(None, "--save-groups", metavar="FILE", help="With --model: keep the scored groups (of the first --max-tokens)."),
+    by: Optional[str] = typer.Option(None, "--by", metavar="FIELD", help="Also break pass@k down by this problem field (dotted: source, meta.family)."),
 ) -> None:
     """pass@k by platform x difficulty: a table on stderr, one JSON document on stdout.
 
@@ -73,8 +76,9 @@ def run(
     \b
       mc eval --model ckpt/ --n 4 --k 1,4 --max-tokens 4096,8192 lcb_test.jsonl > report.json
       mc eval --scored other_system_groups.jsonl --k 1
+      mc eval --model ckpt/ --n 8 --by source mixed_test.jsonl --json-out report.json
     """
-    from mc.commands.common import problems_in, read_template
+    from mc.commands.common import problems_in, read_template, system_prompt_or_default
 
     from mc.errors import McUsageError
     from mc.eval.render import render_report
@@ -92,7 +96,7 @@ def run(
         from mc.reward.score import validate_group
 
         groups = iter_records(inputs or ["-"], validate=validate_group)
-        document = {"source": "scored", "runs": {"given": evaluate_scored(groups, ks, lambda: Sandbox(workers, isolation), config)}}
+        document = {"source": "scored", "runs": {"given": evaluate_scored(groups, ks, lambda: Sandbox(workers, isolation), config, by)}}
     else:
         from mc.eval.run import evaluate_model
         from mc.rollout.backends import load_backend
@@ -104,7 +108,8 @@ def run(
 
         def roller(limit: int) -> Roller:
             return Roller(engine, model, RolloutConfig(n=n, temperature=temperature, top_p=top_p, max_tokens=limit,
-                                                       seed=seed, batch_size=batch_size, prompt_template=template))
+                                                       seed=seed, batch_size=batch_size, prompt_template=template,
+                                                       system_prompt=system_prompt_or_default(system_prompt)))
 
         kept = {}
 
@@ -115,7 +120,7 @@ def run(
             return groups
 
         with Sandbox(workers, isolation) as sandbox:
-            runs = evaluate_model(roller, problems, lengths, ks, sandbox, config, keep)
+            runs = evaluate_model(roller, problems, lengths, ks, sandbox, config, keep, by)
         if save_groups:
             write_records(kept.get("groups", []), save_groups)
         document = {"source": "model", "model": model, "n": n, "temperature": temperature, "runs": runs}

@@ -12,7 +12,7 @@ def init(
     directory: str = typer.Argument(..., metavar="DIR", help="Where to write the Hugging Face model folder."),
     size: str = typer.Option("tiny", "--size", autocompletion=lambda: ["tiny", "small"], help="tiny (~0.9M parameters, 512-token vocabulary) or small (~7M)."),
     seed: int = typer.Option(0, "--seed", help="Weights seed: the same seed builds the same model, byte for byte."),
-    corpus: list[str] = typer.Option([], "--corpus", metavar="PROBLEMS", help="Problem records whose statements join the tokenizer's training text (besides the standard library). Repeatable."),
+    corpus: list[str] = typer.Option([], "--corpus", metavar="PROBLEMS", help="Problem records (statements and first solutions, as prompt and answer) that join the tokenizer's training text, weighted to a quarter of it. Repeatable."),
     force: bool = typer.Option(False, "--force", help="Replace DIR if it exists."),
 ) -> None:
     """Build a small Qwen3-architecture policy and its tokenizer, saved as a normal HF folder.
@@ -27,9 +27,9 @@ def init(
     from mc.commands.common import problems_in
 
     from mc import console
-    from mc.model import init_model
+    from mc.model import init_model, problem_text
 
-    statements = (p.get("question") or "" for p in problems_in(corpus)) if corpus else ()
-    summary = init_model(directory, size=size, seed=seed, corpus=statements, force=force)
+    texts = [problem_text(p) for p in problems_in(corpus)] if corpus else []
+    summary = init_model(directory, size=size, seed=seed, corpus=texts, force=force)
     console.log(f"built {summary['size']} model in {summary['path']}: {summary['parameters']:,} parameters, "
                 f"{summary['vocab']}-token vocabulary, {summary['layers']} layers (seed {summary['seed']})")

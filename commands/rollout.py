@@ -15,6 +15,7 @@ from mc.commands.common import (
     R_N,
     R_PROBE_PROBLEMS,
     R_PROMPT_TEMPLATE,
+    R_SYSTEM_PROMPT,
     R_REPEAT_WINDOW,
     R_TARGET_DIVERSITY,
     R_TEMPERATURE,
@@ -24,6 +25,7 @@ from mc.commands.common import (
     R_TOP_P,
     problems_in,
     read_template,
+    system_prompt_or_default,
 )
 
 
@@ -42,6 +44,7 @@ def rollout(
     backend: str = R_BACKEND,
     batch_size: int = R_BATCH_SIZE,
     prompt_template: Optional[str] = R_PROMPT_TEMPLATE,
+    system_prompt: Optional[str] = R_SYSTEM_PROMPT,
     tensor_parallel_size: int = R_TENSOR_PARALLEL_SIZE,
     device: Optional[str] = typer.Option(None, "--device", help="hf backend device (default: cuda when available, else cpu)."),
     dtype: Optional[str] = typer.Option(None, "--dtype", help="Model dtype: float32, bfloat16, float16 (default: float32 on CPU, bfloat16 on GPU)."),
@@ -85,7 +88,8 @@ def rollout(
     template = read_template(prompt_template)
     config = RolloutConfig(
         n=n, temperature=fixed, schedule=schedule, target_diversity=parse_band(target_diversity), top_p=top_p, top_k=top_k,
-        max_tokens=max_tokens, seed=seed, batch_size=batch_size, prompt_template=template, repeat_window=repeat_window,
+        max_tokens=max_tokens, seed=seed, batch_size=batch_size, prompt_template=template,
+        system_prompt=system_prompt_or_default(system_prompt), repeat_window=repeat_window,
         policy_version=policy_version, probe_problems=probe_problems,
     )
     engine = load_backend(backend, model, device=device, dtype=dtype, tensor_parallel_size=tensor_parallel_size, seed=seed)

@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from mc.commands.common import R_PROMPT_TEMPLATE
+from mc.commands.common import R_PROMPT_TEMPLATE, R_SYSTEM_PROMPT
 
 
 def sft(
@@ -19,6 +19,7 @@ def sft(
     max_tokens: int = typer.Option(512, "--max-tokens", min=1, help="Skip solutions longer than this many tokens."),
     seed: int = typer.Option(0, "--seed"),
     prompt_template: Optional[str] = R_PROMPT_TEMPLATE,
+    system_prompt: Optional[str] = R_SYSTEM_PROMPT,
 ) -> None:
     """Teach a policy the answer format: cross-entropy on reference solutions in ```python blocks.
 
@@ -30,12 +31,13 @@ def sft(
       mc sft --model tiny/ --data demos.jsonl --out warm/ --steps 100 --lr 1e-3
     """
     from mc import console
-    from mc.commands.common import problems_in, read_template
+    from mc.commands.common import problems_in, read_template, system_prompt_or_default
     from mc.jsonl import dumps, write_stdout
     from mc.train.sft import sft as run_sft
 
     template = read_template(prompt_template)
     problems = list(problems_in(data))
     history = run_sft(model, problems, out, steps, lr, batch_size, seed, max_tokens,
-                      log=lambda line: write_stdout(dumps(line)), template=template)
+                      log=lambda line: write_stdout(dumps(line)), template=template,
+                      system=system_prompt_or_default(system_prompt))
     console.log(f"sft: {steps} steps, loss {history[0]['loss']:.3f} -> {history[-1]['loss']:.3f}; saved {out}")

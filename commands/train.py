@@ -16,6 +16,7 @@ from mc.commands.common import (
     R_MAX_TOKENS,
     R_N,
     R_PROMPT_TEMPLATE,
+    R_SYSTEM_PROMPT,
     R_REPEAT_WINDOW,
     R_TEMPERATURE_SCHEDULE,
     R_TOP_K,
@@ -66,6 +67,7 @@ def train(
     backend: str = R_BACKEND,
     batch_size: int = R_BATCH_SIZE,
     prompt_template: Optional[str] = R_PROMPT_TEMPLATE,
+    system_prompt: Optional[str] = R_SYSTEM_PROMPT,
     repeat_window: int = R_REPEAT_WINDOW,
     preset: str = T_PRESET,
     clip_low: Optional[float] = T_CLIP_LOW,
@@ -105,7 +107,7 @@ def train(
       mc train ... --out runs/a --steps 200 --resume
     """
     from mc import console
-    from mc.commands.common import problems_in, read_template
+    from mc.commands.common import problems_in, read_template, system_prompt_or_default
     from mc.errors import McUsageError
     from mc.reward.sandbox.pool import Sandbox
     from mc.rollout.rollout import RolloutConfig
@@ -122,6 +124,7 @@ def train(
     schedule = parse_schedule(temperature_schedule) if temperature_schedule else None
     rollout = RolloutConfig(n=n, temperature=None if schedule else temperature, schedule=schedule, top_p=top_p, top_k=top_k,
                             max_tokens=max_tokens, seed=seed, batch_size=batch_size, prompt_template=template,
+                            system_prompt=system_prompt_or_default(system_prompt),
                             repeat_window=repeat_window)
     trainer = train_config_from(locals())
     judge = judge_config("binary", compare, time_limit, memory_mb, output_mb, all_tests=False)

@@ -17,18 +17,18 @@ _mc() {
         "mc data import") subs=""; opts="--format -f --join --skip-bad --out -o -h --help" ;;
         "mc data split") subs=""; opts="--train --test --test-fraction --seed --by-date --undated -h --help" ;;
         "mc data stats") subs=""; opts="--json -h --help" ;;
-        "mc data synth") subs=""; opts="--families --count --tests --seed --out -o -h --help" ;;
+        "mc data synth") subs=""; opts="--families --count --tests --seed --exclude --out -o -h --help" ;;
         "mc data verify") subs=""; opts="--max-solutions --require-all --require-solutions --compare --workers -j --time-limit --memory-mb --output-mb --isolation --report --out -o -h --help" ;;
         "mc eval") subs="compare plot run"; opts="-h --help" ;;
         "mc eval compare") subs=""; opts="-h --help" ;;
         "mc eval plot") subs=""; opts="--out -o -h --help" ;;
-        "mc eval run") subs=""; opts="--model -m --scored --n -n --k --temperature -t --top-p --max-tokens --seed --backend --batch-size --prompt-template --compare --workers -j --time-limit --memory-mb --output-mb --isolation --json-out --save-groups -h --help" ;;
+        "mc eval run") subs=""; opts="--model -m --scored --n -n --k --temperature -t --top-p --max-tokens --seed --backend --batch-size --prompt-template --system-prompt --compare --workers -j --time-limit --memory-mb --output-mb --isolation --json-out --save-groups --by -h --help" ;;
         "mc model") subs="init"; opts="-h --help" ;;
         "mc model init") subs=""; opts="--size --seed --corpus --force -h --help" ;;
         "mc reward") subs=""; opts="--reward --compare --workers -j --time-limit --memory-mb --output-mb --all-tests --isolation --out -o -h --help" ;;
-        "mc rollout") subs=""; opts="--model -m --n -n --temperature -t --temperature-schedule --target-diversity --probe-problems --top-p --top-k --max-tokens --seed --backend --batch-size --prompt-template --tensor-parallel-size --device --dtype --policy-version --repeat-window --out -o -h --help" ;;
-        "mc sft") subs=""; opts="--model -m --data --out --steps --lr --batch-size --max-tokens --seed --prompt-template -h --help" ;;
-        "mc train") subs=""; opts="--model -m --data --out --steps --batch-problems --save-every --eval-data --eval-every --eval-n --save-groups --resume --seed --n -n --temperature -t --temperature-schedule --top-p --top-k --max-tokens --backend --batch-size --prompt-template --repeat-window --preset --clip-low --clip-high --dual-clip --kl-coef --ref-model --loss-agg --truncation-mask --ctm-rho --mini-batches --micro-batch-tokens --lr --warmup-steps --weight-decay --max-grad-norm --bf16 --grad-checkpointing --compare --workers -j --time-limit --memory-mb --output-mb --isolation -h --help" ;;
+        "mc rollout") subs=""; opts="--model -m --n -n --temperature -t --temperature-schedule --target-diversity --probe-problems --top-p --top-k --max-tokens --seed --backend --batch-size --prompt-template --system-prompt --tensor-parallel-size --device --dtype --policy-version --repeat-window --out -o -h --help" ;;
+        "mc sft") subs=""; opts="--model -m --data --out --steps --lr --batch-size --max-tokens --seed --prompt-template --system-prompt -h --help" ;;
+        "mc train") subs=""; opts="--model -m --data --out --steps --batch-problems --save-every --eval-data --eval-every --eval-n --save-groups --resume --seed --n -n --temperature -t --temperature-schedule --top-p --top-k --max-tokens --backend --batch-size --prompt-template --system-prompt --repeat-window --preset --clip-low --clip-high --dual-clip --kl-coef --ref-model --loss-agg --truncation-mask --ctm-rho --mini-batches --micro-batch-tokens --lr --warmup-steps --weight-decay --max-grad-norm --bf16 --grad-checkpointing --compare --workers -j --time-limit --memory-mb --output-mb --isolation -h --help" ;;
         "mc train-step") subs=""; opts="--policy --out --preset --clip-low --clip-high --dual-clip --kl-coef --ref-model --loss-agg --truncation-mask --ctm-rho --mini-batches --micro-batch-tokens --lr --warmup-steps --weight-decay --max-grad-norm --max-tokens --seed --bf16 --grad-checkpointing --device -h --help" ;;
     esac
     case "$path:$prev" in
@@ -63,6 +63,7 @@ _mc() {
         "mc data synth:--count") COMPREPLY=(); return ;;
         "mc data synth:--tests") COMPREPLY=(); return ;;
         "mc data synth:--seed") COMPREPLY=(); return ;;
+        "mc data synth:--exclude") COMPREPLY=(); return ;;
         "mc data synth:--out"|"mc data synth:-o") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mc data verify:--max-solutions") COMPREPLY=(); return ;;
         "mc data verify:--compare") COMPREPLY=($(compgen -W "microcoder strict" -- "$cur")); return ;;
@@ -84,6 +85,7 @@ _mc() {
         "mc eval run:--backend") COMPREPLY=($(compgen -W "auto hf vllm" -- "$cur")); return ;;
         "mc eval run:--batch-size") COMPREPLY=(); return ;;
         "mc eval run:--prompt-template") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "mc eval run:--system-prompt") COMPREPLY=(); return ;;
         "mc eval run:--compare") COMPREPLY=($(compgen -W "microcoder strict" -- "$cur")); return ;;
         "mc eval run:--workers"|"mc eval run:-j") COMPREPLY=(); return ;;
         "mc eval run:--time-limit") COMPREPLY=(); return ;;
@@ -92,6 +94,7 @@ _mc() {
         "mc eval run:--isolation") COMPREPLY=($(compgen -W "full seccomp none" -- "$cur")); return ;;
         "mc eval run:--json-out") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mc eval run:--save-groups") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "mc eval run:--by") COMPREPLY=(); return ;;
         "mc model init:--size") COMPREPLY=($(compgen -W "tiny small" -- "$cur")); return ;;
         "mc model init:--seed") COMPREPLY=(); return ;;
         "mc model init:--corpus") COMPREPLY=(); return ;;
@@ -116,6 +119,7 @@ _mc() {
         "mc rollout:--backend") COMPREPLY=($(compgen -W "auto hf vllm" -- "$cur")); return ;;
         "mc rollout:--batch-size") COMPREPLY=(); return ;;
         "mc rollout:--prompt-template") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "mc rollout:--system-prompt") COMPREPLY=(); return ;;
         "mc rollout:--tensor-parallel-size") COMPREPLY=(); return ;;
         "mc rollout:--device") COMPREPLY=(); return ;;
         "mc rollout:--dtype") COMPREPLY=(); return ;;
@@ -131,6 +135,7 @@ _mc() {
         "mc sft:--max-tokens") COMPREPLY=(); return ;;
         "mc sft:--seed") COMPREPLY=(); return ;;
         "mc sft:--prompt-template") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "mc sft:--system-prompt") COMPREPLY=(); return ;;
         "mc train:--model"|"mc train:-m") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mc train:--data") COMPREPLY=(); return ;;
         "mc train:--out") COMPREPLY=(); return ;;
@@ -150,6 +155,7 @@ _mc() {
         "mc train:--backend") COMPREPLY=($(compgen -W "auto hf vllm" -- "$cur")); return ;;
         "mc train:--batch-size") COMPREPLY=(); return ;;
         "mc train:--prompt-template") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "mc train:--system-prompt") COMPREPLY=(); return ;;
         "mc train:--repeat-window") COMPREPLY=(); return ;;
         "mc train:--preset") COMPREPLY=($(compgen -W "microcoder dapo grpo" -- "$cur")); return ;;
         "mc train:--clip-low") COMPREPLY=(); return ;;

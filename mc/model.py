@@ -46,6 +46,17 @@ SIZES = {
     "small": Size(vocab=2048, hidden=256, intermediate=768, layers=6, heads=8, kv_heads=4, max_positions=8192),
 }
 CORPUS_CHARS = 4_000_000  # of standard-library source: enough for 2K merges, trains in seconds
+# Problem texts given with --corpus are repeated up to this share of the training
+# text: a few hundred statements would otherwise be lost in 4M characters of source,
+# and every prompt and answer would cost twice the tokens it needs.
+CORPUS_SHARE = 0.25
+
+
+def problem_text(problem: dict) -> str:
+    """A problem as the model will see it: role names, statement, a fenced answer."""
+    solutions = problem.get("solutions") or []
+    answer = f"```python\n{solutions[0]}\n```\n" if solutions else "```python\n"
+    return f"user\n{problem.get('question') or ''}\nassistant\n{answer}"
 
 
 def stdlib_sources(limit_chars: int = CORPUS_CHARS) -> Iterator[str]:
@@ -123,7 +134,12 @@ def init_model(out_dir: str, size: str = "tiny", seed: int = 0, corpus: Iterable
     if os.path.exists(out_dir) and os.listdir(out_dir) and not force:
         raise McError(f"{out_dir} exists and is not empty", "pass --force to replace it")
     spec = SIZES[size]
-    texts = list(stdlib_sources()) + list(corpus)
+    texts = list(stdlib_sources())
+    extra = list(corpus)
+    if extra:
+        source_chars, extra_chars = sum(map(len, texts)), max(1, sum(map(len, extra)))
+        repeats = max(1, round(CORPUS_SHARE * source_chars / ((1 - CORPUS_SHARE) * extra_chars)))
+        texts += extra * repeats
     tokenizer = train_tokenizer(texts, spec.vocab)
     model = build_model(spec, tokenizer, seed)
     parent = os.path.dirname(os.path.abspath(out_dir)) or "."

@@ -1,7 +1,8 @@
 """Small generated problem families with stdin tests and reference solutions.
 
 For the demo and for smoke-testing pipelines: no download, real tests, real
-judging. A family is a statement template with a constant K drawn per problem,
+judging. A family is a task with a constant K drawn per problem (distinct per
+problem while the range allows), asked in one of several phrasings,
 a reference program, and an input generator; each problem gets `tests` cases
 computed by running the reference logic here (in Python, not the sandbox: the
 references are ours). A model must read K from the statement, so two problems
@@ -20,11 +21,23 @@ from mc.records import new_problem, new_tests
 @dataclass(frozen=True)
 class Family:
     name: str
-    statement: str  # with {k}
+    task: str  # what to print, with {k}: "n + {k}"
     program: str  # with {k}
     make_input: Callable[[random.Random], str]
     answer: Callable[[str, int], str]
-    k_range: tuple[int, int] = (2, 9)
+    reads: str = "one"  # which input sentence: one integer, two integers, a word
+    k_range: tuple[int, int] = (2, 49)
+
+
+# Several phrasings of the same two sentences, drawn per problem, so that a model
+# learns to read the task and not one fixed string.
+READS = {
+    "one": ("Read an integer n.", "You are given an integer n.", "The input is an integer n.", "Input: one integer n."),
+    "two": ("Read two integers a and b.", "You are given two integers a and b.", "The input is two integers a and b.",
+            "Input: two integers a and b."),
+    "word": ("Read a word s.", "You are given a word s.", "The input is a word s.", "Input: one word s."),
+}
+ASKS = ("Print {task}.", "Output {task}.", "Write {task}.", "Your program prints {task}.")
 
 
 def _ints(rng: random.Random, count: int, lo: int = 0, hi: int = 99) -> str:
@@ -35,48 +48,62 @@ def _word(rng: random.Random) -> str:
     return "".join(rng.choice("abcdefghij") for _ in range(rng.randint(2, 6))) + "\n"
 
 
+def _one(rng: random.Random) -> str:
+    return _ints(rng, 1)
+
+
+def _two(rng: random.Random) -> str:
+    return _ints(rng, 2)
+
+
 FAMILIES: dict[str, Family] = {f.name: f for f in [
-    Family("add_k", "Read an integer n. Print n + {k}.", "n = int(input())\nprint(n + {k})",
-           lambda r: _ints(r, 1), lambda s, k: f"{int(s) + k}\n"),
-    Family("mul_k", "Read an integer n. Print n * {k}.", "n = int(input())\nprint(n * {k})",
-           lambda r: _ints(r, 1), lambda s, k: f"{int(s) * k}\n"),
-    Family("sub_k", "Read an integer n. Print n - {k}.", "n = int(input())\nprint(n - {k})",
-           lambda r: _ints(r, 1), lambda s, k: f"{int(s) - k}\n"),
-    Family("mod_k", "Read an integer n. Print n % {k}.", "n = int(input())\nprint(n % {k})",
-           lambda r: _ints(r, 1), lambda s, k: f"{int(s) % k}\n"),
-    Family("sum_k", "Read two integers a and b. Print a + b + {k}.", "a, b = map(int, input().split())\nprint(a + b + {k})",
-           lambda r: _ints(r, 2), lambda s, k: f"{sum(map(int, s.split())) + k}\n"),
-    Family("max_k", "Read two integers a and b. Print max(a, b) + {k}.", "a, b = map(int, input().split())\nprint(max(a, b) + {k})",
-           lambda r: _ints(r, 2), lambda s, k: f"{max(map(int, s.split())) + k}\n"),
-    Family("rep_k", "Read a word s. Print s repeated {k} times.", "s = input()\nprint(s * {k})",
-           _word, lambda s, k: f"{s.strip() * k}\n", (2, 4)),
-    Family("len_k", "Read a word s. Print len(s) + {k}.", "s = input()\nprint(len(s) + {k})",
-           _word, lambda s, k: f"{len(s.strip()) + k}\n"),
-    # The same programs, asked in words: families a warm-up on the ones above never shows.
-    Family("add_k_words", "Given an integer n, output the sum of n and {k}.", "n = int(input())\nprint(n + {k})",
-           lambda r: _ints(r, 1), lambda s, k: f"{int(s) + k}\n"),
-    Family("mul_k_words", "Given an integer n, output n multiplied by {k}.", "n = int(input())\nprint(n * {k})",
-           lambda r: _ints(r, 1), lambda s, k: f"{int(s) * k}\n"),
-    Family("sub_k_words", "Given an integer n, output n minus {k}.", "n = int(input())\nprint(n - {k})",
-           lambda r: _ints(r, 1), lambda s, k: f"{int(s) - k}\n"),
-    Family("sum_k_words", "Given two integers a and b, output their total plus {k}.", "a, b = map(int, input().split())\nprint(a + b + {k})",
-           lambda r: _ints(r, 2), lambda s, k: f"{sum(map(int, s.split())) + k}\n"),
+    Family("add_k", "n + {k}", "n = int(input())\nprint(n + {k})", _one, lambda s, k: f"{int(s) + k}\n"),
+    Family("mul_k", "n * {k}", "n = int(input())\nprint(n * {k})", _one, lambda s, k: f"{int(s) * k}\n"),
+    Family("sub_k", "n - {k}", "n = int(input())\nprint(n - {k})", _one, lambda s, k: f"{int(s) - k}\n"),
+    Family("mod_k", "n % {k}", "n = int(input())\nprint(n % {k})", _one, lambda s, k: f"{int(s) % k}\n"),
+    Family("sum_k", "a + b + {k}", "a, b = map(int, input().split())\nprint(a + b + {k})", _two,
+           lambda s, k: f"{sum(map(int, s.split())) + k}\n", reads="two"),
+    Family("max_k", "max(a, b) + {k}", "a, b = map(int, input().split())\nprint(max(a, b) + {k})", _two,
+           lambda s, k: f"{max(map(int, s.split())) + k}\n", reads="two"),
+    Family("rep_k", "s repeated {k} times", "s = input()\nprint(s * {k})", _word,
+           lambda s, k: f"{s.strip() * k}\n", reads="word", k_range=(2, 4)),
+    Family("len_k", "len(s) + {k}", "s = input()\nprint(len(s) + {k})", _word,
+           lambda s, k: f"{len(s.strip()) + k}\n", reads="word"),
+    # The same four programs with the operator in words ("n minus 7"): the demo's
+    # warm-up shows only the symbols; the words reach the model through RL, with tests.
+    Family("add_k_words", "n plus {k}", "n = int(input())\nprint(n + {k})", _one, lambda s, k: f"{int(s) + k}\n"),
+    Family("mul_k_words", "n times {k}", "n = int(input())\nprint(n * {k})", _one, lambda s, k: f"{int(s) * k}\n"),
+    Family("sub_k_words", "n minus {k}", "n = int(input())\nprint(n - {k})", _one, lambda s, k: f"{int(s) - k}\n"),
+    Family("mod_k_words", "n modulo {k}", "n = int(input())\nprint(n % {k})", _one, lambda s, k: f"{int(s) % k}\n"),
 ]}
 
 
-def generate(families: list[str], count: int, seed: int, tests: int = 3, prefix: str = "synth") -> list[dict]:
-    """`count` problems per family, deterministic in `seed`."""
+def _constants(rng: random.Random, k_range: tuple[int, int], count: int, excluded: set[int]) -> list[int]:
+    """`count` values of K, all distinct while the range allows (two problems of one
+    family with the same K are one problem twice), never one in `excluded`."""
+    values = [k for k in range(k_range[0], k_range[1] + 1) if k not in excluded]
+    if not values:
+        raise ValueError(f"every K in {k_range[0]}..{k_range[1]} is excluded")
+    out: list[int] = []
+    while len(out) < count:
+        out += rng.sample(values, min(len(values), count - len(out)))
+    return out
+
+
+def generate(families: list[str], count: int, seed: int, tests: int = 3, prefix: str = "synth",
+             exclude: set[tuple[str, int]] = frozenset()) -> list[dict]:
+    """`count` problems per family, deterministic in `seed`; no (family, K) pair of `exclude`."""
     rng = random.Random(seed)
     problems = []
     for name in families:
         family = FAMILIES[name]
-        for i in range(count):
-            k = rng.randint(*family.k_range)
+        for i, k in enumerate(_constants(rng, family.k_range, count, {k for f, k in exclude if f == name})):
             inputs = [family.make_input(rng) for _ in range(tests)]
             cases = [{"input": x, "output": family.answer(x, k)} for x in inputs]
+            question = f"{rng.choice(READS[family.reads])} {rng.choice(ASKS).format(task=family.task.format(k=k))}"
             problems.append(new_problem(
                 id=f"{prefix}/{name}/{seed}-{i}", source="synthetic", platform=None, difficulty="easy",
-                question=family.statement.format(k=k), tests=new_tests("stdin", cases),
+                question=question, tests=new_tests("stdin", cases),
                 solutions=[family.program.format(k=k)], meta={"family": name, "k": k},
             ))
     return problems

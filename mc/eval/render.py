@@ -43,6 +43,16 @@ def render_report(document: dict) -> None:
             row += [_pct(target.get(f"pass@{k}")) for k in run["k"]]
         rows.append(row)
     console.table(f"mc eval: {first['problems']} problems, pass@k in %", columns, rows, align="l" + "r" * (len(columns) - 1))
+    if first.get("by"):
+        field = first["by"]["field"]
+        rows = []
+        for value, cell in first["by"]["cells"].items():
+            row = [value, cell["problems"]]
+            for run in runs.values():
+                target = run["by"]["cells"].get(value, {})
+                row += [_pct(target.get(f"pass@{k}")) for k in run["k"]]
+            rows.append(row)
+        console.table(f"pass@k in % by {field}", [field, *columns[1:]], rows, align="l" + "r" * (len(columns) - 1))
     for name, run in runs.items():
         where = f" at {name} tokens" if name != "given" else ""
         verdicts = ", ".join(f"{v} {c}" for v, c in run["verdicts"].items())
@@ -69,14 +79,23 @@ def compare_table(reports: list[tuple[str, dict]]) -> None:
     base_name, base = reports[0]
     columns = ["run / platform / difficulty"] + [name for name, _ in reports] + [f"delta vs {base_name}" for name, _ in reports[1:]]
     rows = []
+
+    def add_row(label: str, run_name: str, cell_of) -> None:
+        values = []
+        for _, other in reports:
+            run = other["runs"].get(run_name) or next(iter(other["runs"].values()))
+            values.append((cell_of(run) or {}).get(metric))
+        deltas = [None if v is None or values[0] is None else v - values[0] for v in values[1:]]
+        rows.append([label, *map(_pct, values), *("-" if d is None else f"{100 * d:+.1f}" for d in deltas)])
+
     for run_name, base_run in base["runs"].items():
         for k in base_run["k"]:
+            metric = f"pass@{k}"
             for platform, difficulty in _rows(base_run):
-                values = []
-                for _, other in reports:
-                    run = other["runs"].get(run_name) or next(iter(other["runs"].values()))
-                    values.append(run["breakdown"].get(platform, {}).get(difficulty, {}).get(f"pass@{k}"))
-                deltas = [None if v is None or values[0] is None else v - values[0] for v in values[1:]]
-                rows.append([f"{run_name} pass@{k} {platform} / {difficulty}", *map(_pct, values),
-                             *("-" if d is None else f"{100 * d:+.1f}" for d in deltas)])
+                add_row(f"{run_name} {metric} {platform} / {difficulty}", run_name,
+                        lambda run, p=platform, d=difficulty: run["breakdown"].get(p, {}).get(d))
+            by = base_run.get("by")
+            for value in (by or {}).get("cells", {}):
+                add_row(f"{run_name} {metric} {by['field']}={value}", run_name,
+                        lambda run, v=value: (run.get("by") or {}).get("cells", {}).get(v))
     console.table("mc eval compare (pass@k in %)", columns, rows, align="l" + "r" * (len(columns) - 1))

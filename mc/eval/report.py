@@ -24,14 +24,25 @@ def platform_of(problem: dict) -> str:
     return platform if platform in PLATFORMS[:3] else "other"
 
 
-def build_report(groups: Iterable[dict], ks: list[int]) -> dict:
+def field_of(problem: dict, path: str) -> str:
+    """The value at a dotted path of a problem ("source", "meta.family"), as a label."""
+    value = problem
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return "-" if value is None else str(value)
+
+
+def build_report(groups: Iterable[dict], ks: list[int], by: str | None = None) -> dict:
+    """pass@k overall and by platform x difficulty; `by` (a dotted field such as
+    meta.family or source) adds one more breakdown by that field's values."""
     per_problem: dict[str, dict] = {}
     verdicts: Counter = Counter()
     lengths, truncated, samples, char_lengths = 0, 0, 0, False
     for group in groups:
         problem = group["problem"]
         entry = per_problem.setdefault(problem["id"], {"n": 0, "c": 0, "platform": platform_of(problem),
-                                                       "difficulty": (problem.get("difficulty") or "").lower()})
+                                                       "difficulty": (problem.get("difficulty") or "").lower(),
+                                                       "by": field_of(problem, by) if by else None})
         for s in group["samples"]:
             entry["n"] += 1
             entry["c"] += s.get("verdict") == "pass"
@@ -62,6 +73,10 @@ def build_report(groups: Iterable[dict], ks: list[int]) -> dict:
         for difficulty in (*DIFFICULTIES, "all"):
             chosen = [e for e in in_platform if difficulty == "all" or e["difficulty"] == difficulty]
             breakdown[platform][difficulty] = cell(chosen)
+    extra = {}
+    if by:
+        values = sorted({e["by"] for e in entries})
+        extra["by"] = {"field": by, "cells": {v: cell([e for e in entries if e["by"] == v]) for v in values}}
     return {
         "problems": len(entries),
         "samples": samples,
@@ -74,4 +89,5 @@ def build_report(groups: Iterable[dict], ks: list[int]) -> dict:
         "response_length_unit": "characters" if char_lengths else "tokens",
         "truncation_rate": truncated / samples if samples else 0.0,
         "verdicts": dict(verdicts.most_common()),
+        **extra,
     }

@@ -31,12 +31,12 @@ def judged(groups: Iterable[dict], sandbox_factory, config: JudgeConfig, report:
             sandbox.close()
 
 
-def evaluate_scored(groups: Iterable[dict], ks: list[int], sandbox_factory, config: JudgeConfig) -> dict:
-    return build_report(judged(groups, sandbox_factory, config, ScoreReport()), ks)
+def evaluate_scored(groups: Iterable[dict], ks: list[int], sandbox_factory, config: JudgeConfig, by: str | None = None) -> dict:
+    return build_report(judged(groups, sandbox_factory, config, ScoreReport()), ks, by)
 
 
 def evaluate_model(roller_factory, problems: list[dict], max_tokens_list: list[int], ks: list[int], sandbox,
-                   config: JudgeConfig, keep_groups=None) -> dict:
+                   config: JudgeConfig, keep_groups=None, by: str | None = None) -> dict:
     from mc.rollout.rollout import RolloutReport
 
     runs = {}
@@ -45,5 +45,5 @@ def evaluate_model(roller_factory, problems: list[dict], max_tokens_list: list[i
         groups = score_groups(roller.groups(problems, RolloutReport()), sandbox, config, ScoreReport())
         if keep_groups is not None:
             groups = keep_groups(max_tokens, groups)
-        runs[str(max_tokens)] = build_report(groups, ks)
+        runs[str(max_tokens)] = build_report(groups, ks, by)
     return runs

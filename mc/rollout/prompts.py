@@ -6,6 +6,7 @@ given starter code completed; an assert problem needs the function the tests
 call. The answer format is always one ```python block, the form the reward's
 code extraction reads. When the tokenizer has a chat template the prompt is a
 system + user conversation rendered by it; otherwise the plain text below.
+`--system-prompt TEXT` replaces the system message ('' leaves it out).
 
 `--prompt-template FILE` replaces the user message: a text with `{question}`,
 `{starter_code}`, `{fn_name}`, `{instruction}` placeholders (Python format
@@ -53,10 +54,11 @@ def user_message(problem: dict, template: str | None = None) -> str:
     return "\n".join(parts)
 
 
-def render_prompt(problem: dict, tokenizer, template: str | None = None) -> str:
+def render_prompt(problem: dict, tokenizer, template: str | None = None, system: str = SYSTEM) -> str:
     """The prompt text the model continues."""
     user = user_message(problem, template)
     if getattr(tokenizer, "chat_template", None):
-        messages = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
+        messages = [{"role": "system", "content": system}] if system else []
+        messages.append({"role": "user", "content": user})
         return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-    return f"{SYSTEM}\n\n{user}\n\nAnswer:\n"
+    return f"{system}\n\n{user}\n\nAnswer:\n" if system else f"{user}\n\nAnswer:\n"

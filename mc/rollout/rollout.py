@@ -20,7 +20,7 @@ from itertools import islice
 from mc.errors import McError
 from mc.records import GROUP_SCHEMA, ends_in_loop
 from mc.rollout.diversity import batch_diversity, group_diversity
-from mc.rollout.prompts import render_prompt
+from mc.rollout.prompts import SYSTEM, render_prompt
 from mc.rollout.temperature import CANDIDATES, Probe, choose_temperature, scheduled_temperature
 
 
@@ -36,6 +36,7 @@ class RolloutConfig:
     seed: int = 0
     batch_size: int = 64  # sequences sampled together
     prompt_template: str | None = None
+    system_prompt: str = SYSTEM
     repeat_window: int = 128
     policy_version: int | None = None
     probe_problems: int = 8
@@ -103,7 +104,7 @@ class Roller:
     # -- sampling ---------------------------------------------------------------
 
     def _prompt(self, problem: dict) -> tuple[str, list[int]]:
-        text = render_prompt(problem, self.backend.tokenizer, self.config.prompt_template)
+        text = render_prompt(problem, self.backend.tokenizer, self.config.prompt_template, self.config.system_prompt)
         ids = self.backend.tokenizer(text, add_special_tokens=False)["input_ids"]
         if self.max_positions and len(ids) + self.config.max_tokens > self.max_positions:
             raise McError(

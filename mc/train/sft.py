@@ -16,16 +16,17 @@ import time
 import torch
 
 from mc.errors import McError
-from mc.rollout.prompts import render_prompt
+from mc.rollout.prompts import SYSTEM, render_prompt
 from mc.train.checkpoint import save_checkpoint
 
 
-def sft_examples(problems: list[dict], tokenizer, max_tokens: int, template: str | None = None) -> list[tuple[list[int], list[int]]]:
+def sft_examples(problems: list[dict], tokenizer, max_tokens: int, template: str | None = None,
+                 system: str = SYSTEM) -> list[tuple[list[int], list[int]]]:
     """(prompt ids, response ids) for every (problem, reference solution) pair."""
     end = tokenizer.eos_token_id
     examples = []
     for problem in problems:
-        prompt = tokenizer(render_prompt(problem, tokenizer, template), add_special_tokens=False)["input_ids"]
+        prompt = tokenizer(render_prompt(problem, tokenizer, template, system), add_special_tokens=False)["input_ids"]
         for solution in problem.get("solutions") or []:
             response = tokenizer(f"```python\n{solution.strip()}\n```", add_special_tokens=False)["input_ids"] + [end]
             if len(response) <= max_tokens:
@@ -36,7 +37,7 @@ def sft_examples(problems: list[dict], tokenizer, max_tokens: int, template: str
 
 
 def sft(model_path: str, problems: list[dict], out: str, steps: int, lr: float = 1e-3, batch_size: int = 16,
-        seed: int = 0, max_tokens: int = 512, log=None, template: str | None = None) -> list[dict]:
+        seed: int = 0, max_tokens: int = 512, log=None, template: str | None = None, system: str = SYSTEM) -> list[dict]:
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
@@ -44,7 +45,7 @@ def sft(model_path: str, problems: list[dict], out: str, steps: int, lr: float =
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     model = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.float32)
     model.train()
-    examples = sft_examples(problems, tokenizer, max_tokens, template)
+    examples = sft_examples(problems, tokenizer, max_tokens, template, system)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
     rng = random.Random(seed)
     torch.manual_seed(seed)

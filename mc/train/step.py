@@ -6,7 +6,8 @@ The order of work for one batch (one policy step):
    removing masked samples' tokens from the loss;
 3. old log-probs: the policy before any update, recomputed here (the sampler's
    are compared with them, not trusted); entropy alongside; reference log-probs
-   when the KL term is on;
+   when the KL term is on. With one mini-batch they come from the update's own
+   forward pass (detached): the same numbers without a second pass;
 4. K mini-batches, each one optimizer step, each split into micro-batches by a
    token budget for gradient accumulation; the loss is aggregated over the whole
    mini-batch, so the micro-batch split does not change it.
@@ -189,29 +190,44 @@ class Trainer:
         lengths = [len(p) + len(r) for p, r in zip(batch.prompt_ids, batch.response_ids)]
         order = list(range(n))
 
-        # Old (and reference) log-probs: the policy before any update of this step.
+        # Old log-probs: the policy before any update of this step. With one mini-batch
+        # the update is made by that very policy, so they are the detached log-probs of
+        # the update's own forward pass and need no pass of their own (verl does the same).
+        # The reference model's log-probs (KL term) always take one.
         t0 = time.monotonic()
         old: dict[int, torch.Tensor] = {}
         ref: dict[int, torch.Tensor] = {}
-        entropy_sum = torch.zeros((), dtype=torch.float64)
-        gap_sum, gap_max, gap_tokens = 0.0, 0.0, 0
-        with torch.no_grad():
-            for rows in micro_batches(order, lengths, c.micro_batch_tokens):
-                logprobs, entropy, response = self._logprobs(self.model, batch, rows, with_entropy=True)
-                ref_lp = self._logprobs(self.ref, batch, rows)[0] if self.ref is not None else None
-                for k, i in enumerate(rows):
-                    lp = logprobs[k][response[k]].cpu()
-                    old[i] = lp
-                    entropy_sum += entropy[k][response[k]].double().sum().cpu()
-                    if ref_lp is not None:
-                        ref[i] = ref_lp[k][response[k]].cpu()
-                    sampled = batch.sampler_logprobs[i]
-                    if sampled is not None and len(sampled) == len(lp):
-                        diff = (lp - torch.tensor(sampled, dtype=torch.float32)).abs()
-                        gap_sum += float(diff.sum())
-                        gap_max = max(gap_max, float(diff.max()))
-                        gap_tokens += len(lp)
+        stats = _SampleStats()
+        separate_old = c.mini_batches > 1
+        if separate_old or self.ref is not None:
+            with torch.no_grad():
+                for rows in micro_batches(order, lengths, c.micro_batch_tokens):
+                    if separate_old:
+                        logprobs, entropy, response = self._logprobs(self.model, batch, rows, with_entropy=True)
+                        for k, i in enumerate(rows):
+                            old[i] = logprobs[k][response[k]].cpu()
+                            stats.add(old[i], entropy[k][response[k]], batch.sampler_logprobs[i])
+                    if self.ref is not None:
+                        ref_lp, _, response = self._logprobs(self.ref, batch, rows)
+                        for k, i in enumerate(rows):
+                            ref[i] = ref_lp[k][response[k]].cpu()
         timings["old_logprobs_s"] = time.monotonic() - t0
+        # K mini-batches (split by groups, in order), one optimizer step each.
+        group_ids = sorted(set(batch.group_of))
+        per_mini = math.ceil(len(group_ids) / c.mini_batches)
+        metrics = []
+        for k in range(c.mini_batches):
+            chosen = set(group_ids[k * per_mini : (k + 1) * per_mini])
+            rows = [i for i in order if batch.group_of[i] in chosen]
+            if not rows:
+                continue
+            t1 = time.monotonic()
+            line = self._mini_batch(batch, rows, lengths, old if separate_old else None, ref, stats)
+            line["update_s"] = round(time.monotonic() - t1, 4)
+            line.update({"step": self.step, "optimizer_step": self.optimizer_steps, "mini_batch": k,
+                         "old_logprobs_s": round(timings["old_logprobs_s"], 4)})
+            line["tokens_per_s"] = sum(lengths[i] for i in rows) / max(line["update_s"], 1e-9)
+            metrics.append(line)
         response_tokens = sum(len(r) for r in batch.response_ids)
         batch_stats = {
             "reward_mean": float(batch.rewards.mean()),
@@ -226,53 +242,38 @@ class Trainer:
             "samples": n,
             "response_length_mean": response_tokens / n,
             "response_length_max": max(len(r) for r in batch.response_ids),
-            "entropy": float(entropy_sum) / max(response_tokens, 1),
-            "sampler_gap_mean": gap_sum / gap_tokens if gap_tokens else None,
-            "sampler_gap_max": gap_max if gap_tokens else None,
+            "entropy": stats.entropy_sum / max(response_tokens, 1),
+            "sampler_gap_mean": stats.gap_sum / stats.gap_tokens if stats.gap_tokens else None,
+            "sampler_gap_max": stats.gap_max if stats.gap_tokens else None,
         }
 
-        # K mini-batches (split by groups, in order), one optimizer step each.
-        group_ids = sorted(set(batch.group_of))
-        per_mini = math.ceil(len(group_ids) / c.mini_batches)
-        metrics = []
-        for k in range(c.mini_batches):
-            chosen = set(group_ids[k * per_mini : (k + 1) * per_mini])
-            rows = [i for i in order if batch.group_of[i] in chosen]
-            if not rows:
-                continue
-            t1 = time.monotonic()
-            line = self._mini_batch(batch, rows, lengths, old, ref)
-            line["update_s"] = round(time.monotonic() - t1, 4)
-            line.update({"step": self.step, "optimizer_step": self.optimizer_steps, "mini_batch": k, **batch_stats,
-                         "old_logprobs_s": round(timings["old_logprobs_s"], 4)})
-            line["tokens_per_s"] = sum(lengths[i] for i in rows) / max(line["update_s"], 1e-9)
-            metrics.append(line)
         self.step += 1
         for line in metrics:
+            line.update(batch_stats)
             line["wall_s"] = round(time.monotonic() - started, 4)
         return metrics
 
-    def _mini_batch(self, batch: Batch, rows: list[int], lengths: list[int], old: dict, ref: dict) -> dict:
+    def _mini_batch(self, batch: Batch, rows: list[int], lengths: list[int], old: dict | None, ref: dict,
+                    stats: "_SampleStats") -> dict:
+        """One optimizer step over `rows`; `old` None: on-policy, the old log-probs are this pass's own."""
         c = self.config
         counted = [i for i in rows if not bool(batch.masked[i])]
         norm = {"tokens": float(sum(len(batch.response_ids[i]) for i in counted)) or 1.0, "seqs": float(len(counted)) or 1.0}
         sums = {"loss": 0.0, "pg_loss": 0.0, "kl": 0.0, "clipped_low": 0.0, "clipped_high": 0.0, "approx_kl": 0.0, "tokens": 0.0}
         self.optimizer.zero_grad(set_to_none=True)
         for micro in micro_batches(rows, lengths, c.micro_batch_tokens):
-            logprobs, _, response = self._logprobs(self.model, batch, micro)
-            width = int(response.sum(dim=1).max())
-            # Gather response tokens into [M, width] (right-aligned to the response start).
-            new = torch.zeros((len(micro), width), device=self.device)
-            old_t = torch.zeros((len(micro), width), device=self.device)
-            ref_t = torch.zeros((len(micro), width), device=self.device)
-            mask = torch.zeros((len(micro), width), device=self.device)
-            for k, i in enumerate(micro):
-                count = int(response[k].sum())
-                new[k, :count] = logprobs[k][response[k]]
-                old_t[k, :count] = old[i].to(self.device)
-                if i in ref:
-                    ref_t[k, :count] = ref[i].to(self.device)
-                mask[k, :count] = 0.0 if bool(batch.masked[i]) else 1.0
+            logprobs, entropy, response = self._logprobs(self.model, batch, micro, with_entropy=old is None)
+            # Response tokens gathered into [M, width], left-aligned at each response's start.
+            new, valid = _response_tokens(logprobs, response)
+            if old is None:
+                old_t = new.detach()
+                stats.add_rows(old_t, valid, _response_tokens(entropy.detach(), response)[0],
+                               [batch.sampler_logprobs[i] for i in micro])
+            else:
+                old_t = _padded([old[i] for i in micro], new.shape[1], self.device)
+            ref_t = _padded([ref[i] for i in micro], new.shape[1], self.device) if ref else None
+            kept = torch.tensor([not bool(batch.masked[i]) for i in micro], device=self.device)
+            mask = (valid & kept[:, None]).float()
             advantages = batch.advantages[micro].to(self.device)  # [M]
             pg, indicators = clipped_surrogate(new, old_t, advantages, c.clip_low, c.clip_high, c.dual_clip)
             per_token = pg
@@ -315,6 +316,52 @@ class Trainer:
             "parent": self.policy_path,
         }
         save_checkpoint(out_dir, self.model, self.tokenizer, self.optimizer, meta)
+
+
+def _response_tokens(values: torch.Tensor, response: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """values [M, L-1] at next-token positions, response [M, L-1] bool (one contiguous run
+    per row) -> (values of the response tokens [M, width] left-aligned, valid [M, width])."""
+    counts = response.sum(dim=1)  # [M]
+    starts = response.int().argmax(dim=1)  # [M] first response position
+    width = max(int(counts.max()), 1)
+    offsets = torch.arange(width, device=values.device)  # [width]
+    positions = (starts[:, None] + offsets[None, :]).clamp(max=values.shape[1] - 1)  # [M, width]
+    valid = offsets[None, :] < counts[:, None]
+    return values.gather(1, positions) * valid, valid
+
+
+def _padded(rows: list[torch.Tensor], width: int, device) -> torch.Tensor:
+    out = torch.zeros((len(rows), width), device=device)
+    for k, row in enumerate(rows):
+        out[k, : len(row)] = row.to(device)
+    return out
+
+
+class _SampleStats:
+    """Entropy and sampler/trainer log-prob gap, summed over samples' response tokens."""
+
+    def __init__(self):
+        self.entropy_sum, self.gap_sum, self.gap_max, self.gap_tokens = 0.0, 0.0, 0.0, 0
+
+    def add(self, logprobs: torch.Tensor, entropy: torch.Tensor, sampled: list[float] | None) -> None:
+        self.entropy_sum += float(entropy.double().sum())
+        if sampled is not None and len(sampled) == len(logprobs):
+            diff = (logprobs.float().cpu() - torch.tensor(sampled, dtype=torch.float32)).abs()
+            self.gap_sum += float(diff.sum())
+            self.gap_max = max(self.gap_max, float(diff.max()))
+            self.gap_tokens += len(logprobs)
+
+    def add_rows(self, logprobs: torch.Tensor, valid: torch.Tensor, entropy: torch.Tensor, sampled: list) -> None:
+        """The same for a gathered [M, width] block (see `_response_tokens`)."""
+        self.entropy_sum += float((entropy.double() * valid).sum())
+        counts = valid.sum(dim=1).tolist()
+        given = [k for k, lp in enumerate(sampled) if lp is not None and len(lp) == counts[k]]
+        if given:
+            sampler = _padded([torch.tensor(sampled[k], dtype=torch.float32) for k in given], logprobs.shape[1], logprobs.device)
+            diff = (logprobs[given] - sampler).abs() * valid[given]
+            self.gap_sum += float(diff.sum())
+            self.gap_max = max(self.gap_max, float(diff.max()))
+            self.gap_tokens += int(valid[given].sum())
 
 
 class _Null:
