@@ -1,6 +1,7 @@
 # mc: set-up and the two everyday commands.
-#   make demo   set up a venv and run the demo (today: the data pipeline on ../shared/data)
-#   make test   set up a venv and run the tests
+#   make demo   set up a venv and run the demo: a tiny model learns from execution feedback (examples/demo)
+#   make test   set up a venv and run the tests: the default suite, then the slow
+#               end-to-end ones (the demo must learn); make test-fast: the default only
 #   make bench  set up a venv and run the benchmarks
 
 PYTHON ?= python3
@@ -13,7 +14,7 @@ TORCH ?= torch==2.13.0
 SHARED_DATA ?= $(firstword $(wildcard $(abspath ../shared/data) /work/shared/data) $(abspath ../shared/data))
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-all bench completions clean
+.PHONY: demo demo-data test test-fast bench gpu-smoke completions clean
 
 $(BIN)/mc: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,14 +23,17 @@ $(BIN)/mc: pyproject.toml
 	touch $@
 
 demo: $(BIN)/mc
-	$(MAKE) -C examples/data-pipeline MC=$(abspath $(BIN))/mc DATA=$(SHARED_DATA) OUT=$(abspath .demo)
+	$(MAKE) -C examples/demo MC=$(abspath $(BIN))/mc PYTHON=$(abspath $(BIN))/python OUT=$(abspath .demo)
 
-test: $(BIN)/mc
+# The data pipeline on the real problem sets in ../shared/data.
+demo-data: $(BIN)/mc
+	$(MAKE) -C examples/data-pipeline MC=$(abspath $(BIN))/mc DATA=$(SHARED_DATA) OUT=$(abspath .demo-data)
+
+test: test-fast
+	MC_SHARED_DATA=$(SHARED_DATA) $(BIN)/python -m pytest -q -m slow $(PYTEST_ARGS)
+
+test-fast: $(BIN)/mc
 	MC_SHARED_DATA=$(SHARED_DATA) $(BIN)/python -m pytest -q $(PYTEST_ARGS)
-
-# Slow end-to-end tests too.
-test-all: $(BIN)/mc
-	MC_SHARED_DATA=$(SHARED_DATA) $(BIN)/python -m pytest -q -m "slow or not slow" $(PYTEST_ARGS)
 
 bench: $(BIN)/mc
 	$(BIN)/python examples/bench/dedup_bench.py
@@ -37,10 +41,21 @@ bench: $(BIN)/mc
 	MC_SHARED_DATA=$(SHARED_DATA) $(BIN)/python examples/bench/rollout_bench.py
 	$(BIN)/python examples/bench/train_bench.py
 
+# Two steps of the whole loop on a GPU: Qwen3-0.6B's layers, random init (nothing
+# to download), the paper's batch shape; prints seconds per phase and step.
+GPU_SMOKE := .gpu-smoke
+gpu-smoke: $(BIN)/mc
+	$(BIN)/mc model init $(GPU_SMOKE)/model --size 0.6b --force
+	$(BIN)/mc data synth --count 8 --seed 0 -o $(GPU_SMOKE)/train.jsonl
+	rm -rf $(GPU_SMOKE)/run
+	$(BIN)/mc train --model $(GPU_SMOKE)/model --data $(GPU_SMOKE)/train.jsonl --out $(GPU_SMOKE)/run --steps 2 \
+	    --batch-problems 64 --n 8 -t 1.2 --max-tokens 1024 --preset microcoder --lr 1e-6 --bf16 --save-every 2 $(GPU_SMOKE_FLAGS)
+	$(BIN)/python -c "import json; [print('step', d['step'], 'rollout_s', d['rollout_s'], 'reward_s', d['reward_s'], 'train_s', d['train_s'], 'step_s', d['step_s'], 'tokens', d['response_length_mean']) for d in map(json.loads, open('$(GPU_SMOKE)/run/metrics.jsonl'))]"
+
 completions: $(BIN)/mc
 	$(BIN)/mc completions bash > completions/mc.bash
 	$(BIN)/mc completions zsh > completions/_mc
 	$(BIN)/mc completions fish > completions/mc.fish
 
 clean:
-	rm -rf $(VENV) .demo .bench *.egg-info
+	rm -rf $(VENV) .demo .demo-data .bench .gpu-smoke *.egg-info

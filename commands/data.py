@@ -254,7 +254,7 @@ def synth(
 ) -> None:
     """Generate small problem families (stdin tests, reference solutions): demos and smoke tests.
 
-    Families: add_k, mul_k, sub_k, mod_k, sum_k, max_k, rep_k, len_k (the task in
+    Families: add_k, mul_k, sub_k, mod_k, div_k, sum_k, max_k, rep_k, len_k (the task in
     symbols: "Print n - 7.") and add_k_words, mul_k_words, sub_k_words, mod_k_words
     (the same tasks in words: "Print n minus 7.").
 

@@ -18,6 +18,7 @@ def sft(
     batch_size: int = typer.Option(16, "--batch-size", min=1, help="Examples per step."),
     max_tokens: int = typer.Option(512, "--max-tokens", min=1, help="Skip solutions longer than this many tokens."),
     seed: int = typer.Option(0, "--seed"),
+    max_seconds: Optional[float] = typer.Option(None, "--max-seconds", min=0.0, metavar="S", help="Stop after this much training time (wall clock), even before --steps: a fixed compute budget."),
     prompt_template: Optional[str] = R_PROMPT_TEMPLATE,
     system_prompt: Optional[str] = R_SYSTEM_PROMPT,
 ) -> None:
@@ -29,6 +30,7 @@ def sft(
 
     \b
       mc sft --model tiny/ --data demos.jsonl --out warm/ --steps 100 --lr 1e-3
+      mc sft --model warm/ --data demos.jsonl --out sft_more/ --steps 100000 --max-seconds 150
     """
     from mc import console
     from mc.commands.common import problems_in, read_template, system_prompt_or_default
@@ -39,5 +41,6 @@ def sft(
     problems = list(problems_in(data))
     history = run_sft(model, problems, out, steps, lr, batch_size, seed, max_tokens,
                       log=lambda line: write_stdout(dumps(line)), template=template,
-                      system=system_prompt_or_default(system_prompt))
-    console.log(f"sft: {steps} steps, loss {history[0]['loss']:.3f} -> {history[-1]['loss']:.3f}; saved {out}")
+                      system=system_prompt_or_default(system_prompt), max_seconds=max_seconds)
+    losses = f", loss {history[0]['loss']:.3f} -> {history[-1]['loss']:.3f}" if history else ""
+    console.log(f"sft: {len(history)} steps{losses}; saved {out}")

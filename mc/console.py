@@ -67,8 +67,8 @@ def table(title: str, columns: list[str], rows: Iterable[Iterable[object]], alig
 
     align = align or "l" + "r" * (len(columns) - 1)
     t = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
-    for column, side in zip(columns, align):
-        t.add_column(column, justify="right" if side == "r" else "left")
+    for index, (column, side) in enumerate(zip(columns, align)):
+        t.add_column(column, justify="right" if side == "r" else "left", no_wrap=index == 0)
     for row in rows:
         t.add_row(*(escape(str(cell)) for cell in row))
     stderr().print(t)

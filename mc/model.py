@@ -37,6 +37,7 @@ class Size:
     heads: int
     kv_heads: int
     max_positions: int
+    head_dim: int | None = None  # default: hidden // heads
 
 
 SIZES = {
@@ -44,6 +45,10 @@ SIZES = {
     "tiny": Size(vocab=512, hidden=128, intermediate=384, layers=4, heads=4, kv_heads=2, max_positions=4096),
     # ~7M parameters.
     "small": Size(vocab=2048, hidden=256, intermediate=768, layers=6, heads=8, kv_heads=4, max_positions=8192),
+    # Qwen3-0.6B's transformer (28 layers, 1024 wide, GQA 16/8, head_dim 128) with a
+    # locally trained 32K vocabulary: ~0.47B parameters, for GPU smoke runs with no download.
+    "0.6b": Size(vocab=32000, hidden=1024, intermediate=3072, layers=28, heads=16, kv_heads=8, max_positions=40960,
+                 head_dim=128),
 }
 CORPUS_CHARS = 4_000_000  # of standard-library source: enough for 2K merges, trains in seconds
 # Problem texts given with --corpus are repeated up to this share of the training
@@ -114,7 +119,7 @@ def build_model(size: Size, tokenizer, seed: int):
         num_hidden_layers=size.layers,
         num_attention_heads=size.heads,
         num_key_value_heads=size.kv_heads,
-        head_dim=size.hidden // size.heads,
+        head_dim=size.head_dim or size.hidden // size.heads,
         max_position_embeddings=size.max_positions,
         tie_word_embeddings=True,
         pad_token_id=tokenizer.pad_token_id,

@@ -61,6 +61,7 @@ FAMILIES: dict[str, Family] = {f.name: f for f in [
     Family("mul_k", "n * {k}", "n = int(input())\nprint(n * {k})", _one, lambda s, k: f"{int(s) * k}\n"),
     Family("sub_k", "n - {k}", "n = int(input())\nprint(n - {k})", _one, lambda s, k: f"{int(s) - k}\n"),
     Family("mod_k", "n % {k}", "n = int(input())\nprint(n % {k})", _one, lambda s, k: f"{int(s) % k}\n"),
+    Family("div_k", "n // {k}", "n = int(input())\nprint(n // {k})", _one, lambda s, k: f"{int(s) // k}\n"),
     Family("sum_k", "a + b + {k}", "a, b = map(int, input().split())\nprint(a + b + {k})", _two,
            lambda s, k: f"{sum(map(int, s.split())) + k}\n", reads="two"),
     Family("max_k", "max(a, b) + {k}", "a, b = map(int, input().split())\nprint(max(a, b) + {k})", _two,

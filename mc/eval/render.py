@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 from mc import console
 from mc.errors import McError
@@ -76,26 +77,33 @@ def load_report(path: str) -> dict:
 
 
 def compare_table(reports: list[tuple[str, dict]]) -> None:
-    base_name, base = reports[0]
-    columns = ["run / platform / difficulty"] + [name for name, _ in reports] + [f"delta vs {base_name}" for name, _ in reports[1:]]
+    """Rows: overall, platform x difficulty cells, then any --by cells; one column per
+    report (named by file, without .json) and one delta column per later report."""
+    names = [os.path.basename(name).removesuffix(".json") for name, _ in reports]
+    base = reports[0][1]
+    several_runs = len(base["runs"]) > 1
+    ks = sorted({k for run in base["runs"].values() for k in run["k"]})
+    columns = ["cell", *names, *(f"{name} - {names[0]}" for name in names[1:])]
     rows = []
 
-    def add_row(label: str, run_name: str, cell_of) -> None:
+    def add_row(label: str, run_name: str, metric: str, cell_of) -> None:
         values = []
         for _, other in reports:
             run = other["runs"].get(run_name) or next(iter(other["runs"].values()))
             values.append((cell_of(run) or {}).get(metric))
         deltas = [None if v is None or values[0] is None else v - values[0] for v in values[1:]]
-        rows.append([label, *map(_pct, values), *("-" if d is None else f"{100 * d:+.1f}" for d in deltas)])
+        prefix = (f"{run_name} tok " if several_runs else "") + (f"{metric} " if len(ks) > 1 else "")
+        rows.append([prefix + label, *map(_pct, values), *("-" if d is None else f"{100 * d:+.1f}" for d in deltas)])
 
     for run_name, base_run in base["runs"].items():
         for k in base_run["k"]:
             metric = f"pass@{k}"
             for platform, difficulty in _rows(base_run):
-                add_row(f"{run_name} {metric} {platform} / {difficulty}", run_name,
+                add_row(f"{platform} / {difficulty}", run_name, metric,
                         lambda run, p=platform, d=difficulty: run["breakdown"].get(p, {}).get(d))
             by = base_run.get("by")
             for value in (by or {}).get("cells", {}):
-                add_row(f"{run_name} {metric} {by['field']}={value}", run_name,
+                add_row(f"{by['field']} {value}", run_name, metric,
                         lambda run, v=value: (run.get("by") or {}).get("cells", {}).get(v))
-    console.table("mc eval compare (pass@k in %)", columns, rows, align="l" + "r" * (len(columns) - 1))
+    title = "mc eval compare: " + ", ".join(f"pass@{k}" for k in ks) + " in %"
+    console.table(title, columns, rows, align="l" + "r" * (len(columns) - 1))

@@ -37,7 +37,10 @@ def sft_examples(problems: list[dict], tokenizer, max_tokens: int, template: str
 
 
 def sft(model_path: str, problems: list[dict], out: str, steps: int, lr: float = 1e-3, batch_size: int = 16,
-        seed: int = 0, max_tokens: int = 512, log=None, template: str | None = None, system: str = SYSTEM) -> list[dict]:
+        seed: int = 0, max_tokens: int = 512, log=None, template: str | None = None, system: str = SYSTEM,
+        max_seconds: float | None = None) -> list[dict]:
+    """`steps` AdamW steps of cross-entropy on the responses, or fewer when `max_seconds`
+    of training have passed (a fixed compute budget, e.g. to compare with an RL run)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
@@ -51,7 +54,10 @@ def sft(model_path: str, problems: list[dict], out: str, steps: int, lr: float =
     torch.manual_seed(seed)
     pad = tokenizer.pad_token_id or 0
     history = []
+    budget_started = time.monotonic()
     for step in range(steps):
+        if max_seconds is not None and time.monotonic() - budget_started >= max_seconds:
+            break
         started = time.monotonic()
         batch = [examples[rng.randrange(len(examples))] for _ in range(batch_size)]
         width = max(len(p) + len(r) for p, r in batch)
@@ -72,7 +78,7 @@ def sft(model_path: str, problems: list[dict], out: str, steps: int, lr: float =
         history.append(line)
         if log:
             log(line)
-    save_checkpoint(out, model, tokenizer, None, {"step": 0, "optimizer_steps": 0, "sft_steps": steps,
+    save_checkpoint(out, model, tokenizer, None, {"step": 0, "optimizer_steps": 0, "sft_steps": len(history),
                                                        "flags": {"sft_lr": lr, "sft_batch_size": batch_size, "seed": seed},
                                                        "ref_model": None, "parent": model_path})
     return history

@@ -99,6 +99,25 @@ def test_every_cell_of_a_hand_built_table():
     assert b"pass@8 skipped" in proc.stderr and b"atcoder / easy" in proc.stderr
 
 
+def test_by_a_problem_field(tmp_path):
+    """--by meta.family: one more breakdown, by hand; problems without the field fall under '-'."""
+    groups = hand_built()
+    for group, family in zip(groups, ["x", "x", "y", "y", "y", None, "x"]):
+        if family:
+            group["problem"]["meta"] = {"family": family}
+    text = "".join(json.dumps(g) + "\n" for g in groups)
+    proc = run_mc("eval", "--scored", "--by", "meta.family", "--json-out", tmp_path / "a.json", input=text, check_rc=0)
+    by = json.loads(proc.stdout)["runs"]["given"]["by"]
+    assert by["field"] == "meta.family" and list(by["cells"]) == ["-", "x", "y"]
+    # passes out of 4: x = 4, 0, 0; y = 1, 2, 3; none = 1
+    assert by["cells"]["x"] == {"problems": 3, "pass@1": pytest.approx(4 / 12)}
+    assert by["cells"]["y"] == {"problems": 3, "pass@1": pytest.approx(6 / 12)}
+    assert by["cells"]["-"] == {"problems": 1, "pass@1": pytest.approx(1 / 4)}
+    assert b"by meta.family" in proc.stderr
+    cmp = run_mc("eval", "compare", tmp_path / "a.json", tmp_path / "a.json", check_rc=0)
+    assert b"meta.family y" in cmp.stderr
+
+
 def test_text_only_groups_are_judged_first(real):
     problems = list(import_problems([str(real.humaneval)]))[:3]
     groups = [{"schema": "mc.group/1", "problem": p,
@@ -119,7 +138,7 @@ def test_model_at_two_lengths_and_compare(tiny_model, real, tmp_path):
     assert b"at 8 tokens" in proc.stderr and b"at 16 tokens" in proc.stderr
     b.write_text(json.dumps(document))
     cmp = run_mc("eval", "compare", a, b, check_rc=0)
-    assert b"delta vs" in cmp.stderr and b"+0.0" in cmp.stderr
+    assert b"b - a" in cmp.stderr and b"+0.0" in cmp.stderr and b"8 tok pass@1 all / all" in cmp.stderr
     assert run_mc("eval", "--n", "2", input=problems).returncode == 2  # neither --model nor --scored
 
 
