@@ -27,7 +27,7 @@ _mc() {
         "mc model init") subs=""; opts="--size --seed --corpus --force -h --help" ;;
         "mc reward") subs=""; opts="--reward --compare --workers -j --time-limit --memory-mb --output-mb --all-tests --isolation --out -o -h --help" ;;
         "mc rollout") subs=""; opts="--model -m --n -n --temperature -t --temperature-schedule --target-diversity --probe-problems --top-p --top-k --max-tokens --seed --backend --batch-size --prompt-template --system-prompt --tensor-parallel-size --device --dtype --policy-version --repeat-window --out -o -h --help" ;;
-        "mc sft") subs=""; opts="--model -m --data --out --steps --lr --batch-size --max-tokens --seed --prompt-template --system-prompt -h --help" ;;
+        "mc sft") subs=""; opts="--model -m --data --out --steps --lr --batch-size --max-tokens --seed --max-seconds --prompt-template --system-prompt -h --help" ;;
         "mc train") subs=""; opts="--model -m --data --out --steps --batch-problems --save-every --eval-data --eval-every --eval-n --save-groups --resume --seed --n -n --temperature -t --temperature-schedule --top-p --top-k --max-tokens --backend --batch-size --prompt-template --system-prompt --repeat-window --preset --clip-low --clip-high --dual-clip --kl-coef --ref-model --loss-agg --truncation-mask --ctm-rho --mini-batches --micro-batch-tokens --lr --warmup-steps --weight-decay --max-grad-norm --bf16 --grad-checkpointing --compare --workers -j --time-limit --memory-mb --output-mb --isolation -h --help" ;;
         "mc train-step") subs=""; opts="--policy --out --preset --clip-low --clip-high --dual-clip --kl-coef --ref-model --loss-agg --truncation-mask --ctm-rho --mini-batches --micro-batch-tokens --lr --warmup-steps --weight-decay --max-grad-norm --max-tokens --seed --bf16 --grad-checkpointing --device -h --help" ;;
     esac
@@ -95,7 +95,7 @@ _mc() {
         "mc eval run:--json-out") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mc eval run:--save-groups") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mc eval run:--by") COMPREPLY=(); return ;;
-        "mc model init:--size") COMPREPLY=($(compgen -W "tiny small" -- "$cur")); return ;;
+        "mc model init:--size") COMPREPLY=($(compgen -W "tiny small 0.6b" -- "$cur")); return ;;
         "mc model init:--seed") COMPREPLY=(); return ;;
         "mc model init:--corpus") COMPREPLY=(); return ;;
         "mc reward:--reward") COMPREPLY=($(compgen -W "binary fraction" -- "$cur")); return ;;
@@ -134,6 +134,7 @@ _mc() {
         "mc sft:--batch-size") COMPREPLY=(); return ;;
         "mc sft:--max-tokens") COMPREPLY=(); return ;;
         "mc sft:--seed") COMPREPLY=(); return ;;
+        "mc sft:--max-seconds") COMPREPLY=(); return ;;
         "mc sft:--prompt-template") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mc sft:--system-prompt") COMPREPLY=(); return ;;
         "mc train:--model"|"mc train:-m") COMPREPLY=($(compgen -f -- "$cur")); return ;;

@@ -123,7 +123,7 @@ complete -c mc -n '__fish_seen_subcommand_from eval; and __fish_seen_subcommand_
 complete -c mc -n '__fish_seen_subcommand_from eval; and __fish_seen_subcommand_from run' -F
 complete -c mc -n '__fish_seen_subcommand_from model; and not __fish_seen_subcommand_from init' -a init -d 'Build a small Qwen3-architecture policy and its tokenizer, saved as a normal HF folder.'
 complete -c mc -n '__fish_seen_subcommand_from model; and not __fish_seen_subcommand_from init' -s h -l help -d 'Show the help and exit.'
-complete -c mc -n '__fish_seen_subcommand_from model; and __fish_seen_subcommand_from init' -l size -x -a 'tiny small' -d 'tiny (~0.9M parameters, 512-token vocabulary) or small (~7M).'
+complete -c mc -n '__fish_seen_subcommand_from model; and __fish_seen_subcommand_from init' -l size -x -a 'tiny small 0.6b' -d 'tiny (~0.9M parameters, 512-token vocabulary), small (~7M), or 0.6b (Qwen3-0.6B\'s layers, random init: GPU smoke tests).'
 complete -c mc -n '__fish_seen_subcommand_from model; and __fish_seen_subcommand_from init' -l seed -x -d 'Weights seed: the same seed builds the same model, byte for byte.'
 complete -c mc -n '__fish_seen_subcommand_from model; and __fish_seen_subcommand_from init' -l corpus -x -d 'Problem records (statements and first solutions, as prompt and answer) that join the tokenizer\'s training text, weighted to a quarter of it. Repeatable.'
 complete -c mc -n '__fish_seen_subcommand_from model; and __fish_seen_subcommand_from init' -l force -d 'Replace DIR if it exists.'
@@ -170,6 +170,7 @@ complete -c mc -n '__fish_seen_subcommand_from sft' -l lr -x -d 'AdamW learning 
 complete -c mc -n '__fish_seen_subcommand_from sft' -l batch-size -x -d 'Examples per step.'
 complete -c mc -n '__fish_seen_subcommand_from sft' -l max-tokens -x -d 'Skip solutions longer than this many tokens.'
 complete -c mc -n '__fish_seen_subcommand_from sft' -l seed -x -d ''
+complete -c mc -n '__fish_seen_subcommand_from sft' -l max-seconds -x -d 'Stop after this much training time (wall clock), even before --steps: a fixed compute budget.'
 complete -c mc -n '__fish_seen_subcommand_from sft' -l prompt-template -r -F -d 'User message template with {question}, {starter_code}, {fn_name}, {instruction}.'
 complete -c mc -n '__fish_seen_subcommand_from sft' -l system-prompt -x -d 'System message (default: mc\'s one-line coder prompt; \'\' for none).'
 complete -c mc -n '__fish_seen_subcommand_from sft' -s h -l help -d 'Show the help and exit.'
