@@ -29,6 +29,7 @@ def reward(
     output_mb: int = OUTPUT_MB,
     all_tests: bool = typer.Option(False, "--all-tests", help="Run every test even after a binary reward is decided (slower; fuller feedback)."),
     isolation: str = ISOLATION,
+    shard: Optional[str] = typer.Option(None, "--shard", metavar="I/N", help="Judge only records I, I+N, I+2N, ... (0-based): one of N processes or hosts. Merge the outputs back in order with paste -d '\\n' (see examples/shard-rewards)."),
     out: Optional[str] = OUT,
 ) -> None:
     """Judge model programs against tests in the sandbox; write the groups back with rewards.
@@ -43,17 +44,24 @@ def reward(
       mc rollout --model ckpt/ --n 8 train.jsonl | mc reward > scored.jsonl
       mc reward --reward fraction --workers 16 groups.jsonl -o scored.jsonl
       mc reward --compare strict old_run.jsonl | jq -c '[.samples[].verdict]'
+      mc reward --shard 0/2 groups.jsonl > out.0 & mc reward --shard 1/2 groups.jsonl > out.1; wait
+      paste -d '\\n' out.0 out.1 | sed '/^$/d' > scored.jsonl     # = mc reward groups.jsonl
     """
     from mc import console
     from mc.jsonl import iter_records, open_writer
     from mc.reward.sandbox.pool import Sandbox
     from mc.reward.score import ScoreReport, score_groups, validate_group
 
+    from mc.shard import parse_shard, take_shard
+
     config = judge_config(reward_kind, compare, time_limit, memory_mb, output_mb, all_tests)
+    part = parse_shard(shard) if shard else None
     report = ScoreReport()
     started = time.monotonic()
     with Sandbox(workers, isolation) as sandbox, open_writer(out) as writer:
         groups = iter_records(inputs or ["-"], validate=validate_group)
+        if part:
+            groups = take_shard(groups, *part)
         writer.write_all(console.track(score_groups(groups, sandbox, config, report), "judging groups"))
         layers = sandbox.layers
     elapsed = time.monotonic() - started

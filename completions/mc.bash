@@ -25,7 +25,7 @@ _mc() {
         "mc eval run") subs=""; opts="--model -m --scored --n -n --k --temperature -t --top-p --max-tokens --seed --backend --batch-size --prompt-template --system-prompt --compare --workers -j --time-limit --memory-mb --output-mb --isolation --json-out --save-groups --by -h --help" ;;
         "mc model") subs="init"; opts="-h --help" ;;
         "mc model init") subs=""; opts="--size --seed --corpus --force -h --help" ;;
-        "mc reward") subs=""; opts="--reward --compare --workers -j --time-limit --memory-mb --output-mb --all-tests --isolation --out -o -h --help" ;;
+        "mc reward") subs=""; opts="--reward --compare --workers -j --time-limit --memory-mb --output-mb --all-tests --isolation --shard --out -o -h --help" ;;
         "mc rollout") subs=""; opts="--model -m --n -n --temperature -t --temperature-schedule --target-diversity --probe-problems --top-p --top-k --max-tokens --seed --backend --batch-size --prompt-template --system-prompt --tensor-parallel-size --device --dtype --policy-version --repeat-window --out -o -h --help" ;;
         "mc sft") subs=""; opts="--model -m --data --out --steps --lr --batch-size --max-tokens --seed --max-seconds --prompt-template --system-prompt -h --help" ;;
         "mc train") subs=""; opts="--model -m --data --out --steps --batch-problems --save-every --eval-data --eval-every --eval-n --save-groups --resume --seed --n -n --temperature -t --temperature-schedule --top-p --top-k --max-tokens --backend --batch-size --prompt-template --system-prompt --repeat-window --preset --clip-low --clip-high --dual-clip --kl-coef --ref-model --loss-agg --truncation-mask --ctm-rho --mini-batches --micro-batch-tokens --lr --warmup-steps --weight-decay --max-grad-norm --bf16 --grad-checkpointing --compare --workers -j --time-limit --memory-mb --output-mb --isolation -h --help" ;;
@@ -105,6 +105,7 @@ _mc() {
         "mc reward:--memory-mb") COMPREPLY=(); return ;;
         "mc reward:--output-mb") COMPREPLY=(); return ;;
         "mc reward:--isolation") COMPREPLY=($(compgen -W "full seccomp none" -- "$cur")); return ;;
+        "mc reward:--shard") COMPREPLY=(); return ;;
         "mc reward:--out"|"mc reward:-o") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mc rollout:--model"|"mc rollout:-m") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mc rollout:--n"|"mc rollout:-n") COMPREPLY=(); return ;;

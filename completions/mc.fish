@@ -137,6 +137,7 @@ complete -c mc -n '__fish_seen_subcommand_from reward' -l memory-mb -x -d 'Memor
 complete -c mc -n '__fish_seen_subcommand_from reward' -l output-mb -x -d 'Output cap per test, in MiB.'
 complete -c mc -n '__fish_seen_subcommand_from reward' -l all-tests -d 'Run every test even after a binary reward is decided (slower; fuller feedback).'
 complete -c mc -n '__fish_seen_subcommand_from reward' -l isolation -x -a 'full seccomp none' -d 'Minimum sandbox isolation: full (namespaces, Landlock, seccomp), seccomp, or none. Fails closed when the machine offers less.'
+complete -c mc -n '__fish_seen_subcommand_from reward' -l shard -x -d 'Judge only records I, I+N, I+2N, ... (0-based): one of N processes or hosts. Merge the outputs back in order with paste -d \'\\n\' (see examples/shard-rewards).'
 complete -c mc -n '__fish_seen_subcommand_from reward' -l out -s o -r -F -d 'Write records here (atomically) instead of stdout.'
 complete -c mc -n '__fish_seen_subcommand_from reward' -s h -l help -d 'Show the help and exit.'
 complete -c mc -n '__fish_seen_subcommand_from reward' -F
