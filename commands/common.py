@@ -90,6 +90,7 @@ T_WEIGHT_DECAY = typer.Option(0.0, "--weight-decay", min=0.0)
 T_MAX_GRAD_NORM = typer.Option(1.0, "--max-grad-norm", min=0.0, help="Gradient clipping (0: off).")
 T_BF16 = typer.Option(False, "--bf16", help="bf16 autocast (GPU).")
 T_GRAD_CHECKPOINTING = typer.Option(False, "--grad-checkpointing", help="Gradient checkpointing (less memory, more compute).")
+T_FSDP = typer.Option(False, "--fsdp", help="Under torchrun: shard parameters, gradients and optimizer state (FSDP2) instead of replicating them (DDP).")
 
 
 def train_config(preset: str, **flags):
@@ -132,7 +133,7 @@ def read_template(path: str | None) -> str | None:
 
 TRAIN_FLAGS = ("clip_low", "clip_high", "kl_coef", "loss_agg", "truncation_mask", "ctm_rho", "dual_clip", "mini_batches",
                "micro_batch_tokens", "lr", "warmup_steps", "weight_decay", "max_grad_norm", "seed", "max_tokens", "bf16",
-               "grad_checkpointing", "ref_model")
+               "grad_checkpointing", "ref_model", "fsdp")
 
 
 def train_config_from(values: dict):

@@ -13,6 +13,7 @@ from mc.commands.common import (
     T_CLIP_LOW,
     T_CTM_RHO,
     T_DUAL_CLIP,
+    T_FSDP,
     T_GRAD_CHECKPOINTING,
     T_KL_COEF,
     T_LOSS_AGG,
@@ -52,6 +53,7 @@ def train_step(
     seed: int = typer.Option(0, "--seed", help="Seeds the truncation mask (with the step)."),
     bf16: bool = T_BF16,
     grad_checkpointing: bool = T_GRAD_CHECKPOINTING,
+    fsdp: bool = T_FSDP,
     device: Optional[str] = typer.Option(None, "--device", help="Default: cuda when available, else cpu."),
 ) -> None:
     """Update the policy on scored groups (mc rollout | mc reward); print one metrics line per optimizer step.
@@ -62,6 +64,7 @@ def train_step(
       mc rollout -m ckpt/ --n 8 train.jsonl | mc reward | mc train-step --policy ckpt/ --out ckpt/
       mc train-step --policy ckpt/ --out ckpt2/ --preset dapo --mini-batches 4 scored.jsonl > metrics.jsonl
       mc train-step --policy tiny/ --out step1/ --lr 3e-4 --truncation-mask none scored.jsonl
+      torchrun --nproc-per-node 8 $(which mc) train-step --policy ckpt/ --out ckpt/ --fsdp --bf16 scored.jsonl
     """
     from mc import console
     from mc.jsonl import dumps, iter_records, write_stdout
@@ -72,6 +75,8 @@ def train_step(
     groups = list(console.track(iter_records(inputs or ["-"], validate=validate_group), "reading groups"))
     trainer = Trainer(policy, config, device)
     for line in trainer.train_step(groups):
-        write_stdout(dumps(line))
+        if trainer.main:  # under torchrun every rank reads all groups; rank 0 reports and writes
+            write_stdout(dumps(line))
     trainer.save(out)
-    console.log(f"step {trainer.step} saved to {out} ({trainer.optimizer_steps} optimizer steps in all)")
+    if trainer.main:
+        console.log(f"step {trainer.step} saved to {out} ({trainer.optimizer_steps} optimizer steps in all)")

@@ -66,7 +66,9 @@ def restore_rng(tensors: dict[str, torch.Tensor]) -> None:
         torch.cuda.set_rng_state_all(cuda)
 
 
-def save_checkpoint(out_dir: str, model, tokenizer, optimizer, meta: dict) -> None:
+def save_checkpoint(out_dir: str, model, tokenizer, optimizer, meta: dict, state_dict: dict | None = None,
+                    optimizer_state: dict[str, torch.Tensor] | None = None) -> None:
+    """`state_dict` / `optimizer_state`: full states gathered elsewhere (FSDP2 shards)."""
     from safetensors.torch import save_file
     from transformers.utils import logging as hf_logging
 
@@ -75,11 +77,13 @@ def save_checkpoint(out_dir: str, model, tokenizer, optimizer, meta: dict) -> No
     os.makedirs(parent, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(os.path.abspath(out_dir))}.", dir=parent)
     try:
-        model.save_pretrained(tmp, safe_serialization=True)
+        model.save_pretrained(tmp, safe_serialization=True, state_dict=state_dict)
         tokenizer.save_pretrained(tmp)
         os.makedirs(os.path.join(tmp, TRAINER))
-        if optimizer is not None:  # (a warm-up's optimizer is not carried into RL)
-            save_file(optimizer_tensors(model, optimizer), os.path.join(tmp, TRAINER, "optimizer.safetensors"))
+        if optimizer_state is None and optimizer is not None:  # (a warm-up's optimizer is not carried into RL)
+            optimizer_state = optimizer_tensors(model, optimizer)
+        if optimizer_state is not None:
+            save_file(optimizer_state, os.path.join(tmp, TRAINER, "optimizer.safetensors"))
         save_file(rng_tensors(), os.path.join(tmp, TRAINER, "rng.safetensors"))
         with open(os.path.join(tmp, META), "w") as f:
             json.dump({**meta, "mc_version": __version__}, f, indent=1, sort_keys=True)
@@ -104,15 +108,22 @@ def _swap(new: str, target: str) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def load_trainer_state(path: str, model, optimizer) -> bool:
-    """Restore optimizer moments and RNG from a checkpoint; False when it has none (a fresh model)."""
+def read_trainer_tensors(path: str) -> tuple[dict | None, dict | None]:
+    """(optimizer tensors by "param/field", RNG states) of a checkpoint; None for what it lacks."""
     from safetensors.torch import load_file
 
     opt_file = os.path.join(path, TRAINER, "optimizer.safetensors")
-    if not os.path.exists(opt_file):
-        return False
-    load_optimizer_tensors(model, optimizer, load_file(opt_file))
     rng_file = os.path.join(path, TRAINER, "rng.safetensors")
-    if os.path.exists(rng_file):
-        restore_rng(load_file(rng_file))
+    return (load_file(opt_file) if os.path.exists(opt_file) else None,
+            load_file(rng_file) if os.path.exists(rng_file) else None)
+
+
+def load_trainer_state(path: str, model, optimizer) -> bool:
+    """Restore optimizer moments and RNG from a checkpoint; False when it has none (a fresh model)."""
+    optimizer_state, rng = read_trainer_tensors(path)
+    if optimizer_state is None:
+        return False
+    load_optimizer_tensors(model, optimizer, optimizer_state)
+    if rng is not None:
+        restore_rng(rng)
     return True

@@ -54,3 +54,15 @@ def token_logprobs(model, input_ids: torch.Tensor, attention_mask: torch.Tensor,
         entropies.append(entropy)
     logprobs = torch.cat(pieces, dim=1)
     return logprobs, (torch.cat(entropies, dim=1) if with_entropy else None)
+
+
+class LogprobModel(torch.nn.Module):
+    """A causal LM whose forward is `token_logprobs`: the one module DDP or FSDP2 wraps,
+    so the chunked head runs inside the wrapped forward (their hooks see it)."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids, attention_mask, temperature, with_entropy: bool = False):
+        return token_logprobs(self.model, input_ids, attention_mask, temperature, with_entropy=with_entropy)

@@ -25,8 +25,9 @@ import torch
 
 from mc.errors import McError
 from mc.train.advantages import group_advantages
-from mc.train.checkpoint import load_trainer_state, read_meta, save_checkpoint
-from mc.train.logprobs import token_logprobs
+from mc.train.checkpoint import load_trainer_state, read_meta, read_trainer_tensors, restore_rng, save_checkpoint
+from mc.train import distributed
+from mc.train.logprobs import LogprobModel
 from mc.train.losses import aggregate, clipped_surrogate, kl_k3
 from mc.train.masks import truncation_mask
 
@@ -52,6 +53,7 @@ class TrainConfig:
     grad_checkpointing: bool = False
     preset: str = "microcoder"
     ref_model: str | None = None
+    fsdp: bool = False  # under torchrun: FSDP2 fully_shard instead of DDP
 
 
 @dataclass
@@ -133,7 +135,8 @@ class Trainer:
         hf_logging.disable_progress_bar()
         self.config = config
         self.policy_path = policy_path
-        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.world = distributed.init_world()  # None unless under torchrun
+        self.device = torch.device(device) if device else distributed.device_for(self.world)
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(policy_path)
             self.model = AutoModelForCausalLM.from_pretrained(policy_path, dtype=torch.float32).to(self.device)
@@ -142,16 +145,31 @@ class Trainer:
         if config.grad_checkpointing:
             self.model.gradient_checkpointing_enable()
         self.model.train()
-        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay,
+        # The module that runs forward passes: the HF model behind the chunked log-prob
+        # head, wrapped in DDP or FSDP2 under torchrun (self.model stays the HF model).
+        self.policy = LogprobModel(self.model)
+        if self.world:
+            self.policy = distributed.wrap(self.policy, self.world, config.fsdp, self.device)
+        self.optimizer = torch.optim.AdamW(self.policy.parameters(), lr=config.lr, weight_decay=config.weight_decay,
                                            betas=(0.9, 0.999), eps=1e-8)
         meta = read_meta(policy_path)
         self.step = int(meta.get("step", 0))
         self.optimizer_steps = int(meta.get("optimizer_steps", 0))
         self.ref_path = config.ref_model or meta.get("ref_model") or policy_path
-        load_trainer_state(policy_path, self.model, self.optimizer)
+        if self.world and config.fsdp:
+            optimizer_state, rng = read_trainer_tensors(policy_path)
+            if optimizer_state is not None:
+                distributed.load_full_optimizer(self.policy, self.optimizer, optimizer_state, "model.")
+            if rng is not None:
+                restore_rng(rng)
+        else:  # DDP keeps the HF model's own parameters: load by their names
+            load_trainer_state(policy_path, self.model, self.optimizer)
         self.ref = None
         if config.kl_coef > 0:
-            self.ref = AutoModelForCausalLM.from_pretrained(self.ref_path, dtype=torch.float32).to(self.device).eval()
+            ref = AutoModelForCausalLM.from_pretrained(self.ref_path, dtype=torch.float32).to(self.device).eval()
+            self.ref = LogprobModel(ref)
+            if self.world and config.fsdp:
+                self.ref = distributed.wrap(self.ref, self.world, True, self.device)
         self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
 
     # -- tensors for a set of samples -----------------------------------------
@@ -174,10 +192,23 @@ class Trainer:
         temperature = batch.temperature[rows].to(self.device)
         autocast = torch.autocast("cuda", dtype=torch.bfloat16) if self.config.bf16 and self.device.type == "cuda" else _Null()
         with autocast:
-            logprobs, entropy = token_logprobs(model, ids, attention, temperature, with_entropy=with_entropy)
+            logprobs, entropy = model(ids, attention, temperature, with_entropy=with_entropy)
         return logprobs.float(), (entropy.float() if entropy is not None else None), response
 
     # -- one step ---------------------------------------------------------------
+
+    def _mine(self, rows_by_group: list[list[int]]) -> list[int]:
+        """This rank's rows: the groups dealt in turn to the ranks (all of them in one process)."""
+        if self.world is None:
+            return [i for rows in rows_by_group for i in rows]
+        return [i for rows in rows_by_group[self.world.rank :: self.world.size] for i in rows]
+
+    def _micro_batches(self, rows: list[int], lengths: list[int]) -> list[list[int] | None]:
+        """Micro-batches of `rows`, padded with None (a zero-weight pass) up to the
+        busiest rank's count: DDP and FSDP2 collectives need every rank in every pass."""
+        micros: list[list[int] | None] = micro_batches(rows, lengths, self.config.micro_batch_tokens)
+        most = distributed.all_max(len(micros), self.world, self.device)
+        return micros + [None] * (most - len(micros))
 
     def train_step(self, groups: list[dict]) -> list[dict]:
         c = self.config
@@ -188,7 +219,13 @@ class Trainer:
         batch = build_batch(groups, c, self.step)
         n = len(batch.response_ids)
         lengths = [len(p) + len(r) for p, r in zip(batch.prompt_ids, batch.response_ids)]
-        order = list(range(n))
+        rows_of_group: dict[int, list[int]] = {}
+        for i, g in enumerate(batch.group_of):
+            rows_of_group.setdefault(g, []).append(i)
+        group_ids = sorted(rows_of_group)
+        per_mini = math.ceil(len(group_ids) / c.mini_batches)
+        minis = [group_ids[k * per_mini : (k + 1) * per_mini] for k in range(c.mini_batches)]
+        minis = [m for m in minis if m]
 
         # Old log-probs: the policy before any update of this step. With one mini-batch
         # the update is made by that very policy, so they are the detached log-probs of
@@ -200,34 +237,37 @@ class Trainer:
         stats = _SampleStats()
         separate_old = c.mini_batches > 1
         if separate_old or self.ref is not None:
+            mine = [i for m in minis for i in self._mine([rows_of_group[g] for g in m])]
             with torch.no_grad():
-                for rows in micro_batches(order, lengths, c.micro_batch_tokens):
+                for rows in self._micro_batches(mine, lengths):
+                    pad = rows is None
+                    rows = rows or [0]
                     if separate_old:
-                        logprobs, entropy, response = self._logprobs(self.model, batch, rows, with_entropy=True)
-                        for k, i in enumerate(rows):
+                        logprobs, entropy, response = self._logprobs(self.policy, batch, rows, with_entropy=True)
+                        for k, i in enumerate(rows if not pad else []):
                             old[i] = logprobs[k][response[k]].cpu()
                             stats.add(old[i], entropy[k][response[k]], batch.sampler_logprobs[i])
                     if self.ref is not None:
                         ref_lp, _, response = self._logprobs(self.ref, batch, rows)
-                        for k, i in enumerate(rows):
+                        for k, i in enumerate(rows if not pad else []):
                             ref[i] = ref_lp[k][response[k]].cpu()
         timings["old_logprobs_s"] = time.monotonic() - t0
+
         # K mini-batches (split by groups, in order), one optimizer step each.
-        group_ids = sorted(set(batch.group_of))
-        per_mini = math.ceil(len(group_ids) / c.mini_batches)
         metrics = []
-        for k in range(c.mini_batches):
-            chosen = set(group_ids[k * per_mini : (k + 1) * per_mini])
-            rows = [i for i in order if batch.group_of[i] in chosen]
-            if not rows:
-                continue
+        for k, mini in enumerate(minis):
+            rows = [i for g in mini for i in rows_of_group[g]]
             t1 = time.monotonic()
-            line = self._mini_batch(batch, rows, lengths, old if separate_old else None, ref, stats)
+            line = self._mini_batch(batch, rows, self._mine([rows_of_group[g] for g in mini]), lengths,
+                                    old if separate_old else None, ref, stats)
             line["update_s"] = round(time.monotonic() - t1, 4)
             line.update({"step": self.step, "optimizer_step": self.optimizer_steps, "mini_batch": k,
                          "old_logprobs_s": round(timings["old_logprobs_s"], 4)})
             line["tokens_per_s"] = sum(lengths[i] for i in rows) / max(line["update_s"], 1e-9)
             metrics.append(line)
+        entropy_sum, gap_sum, gap_tokens = distributed.all_sum([stats.entropy_sum, stats.gap_sum, stats.gap_tokens],
+                                                               self.world, self.device)
+        gap_max = distributed.all_max_float(stats.gap_max, self.world, self.device)
         response_tokens = sum(len(r) for r in batch.response_ids)
         batch_stats = {
             "reward_mean": float(batch.rewards.mean()),
@@ -242,10 +282,12 @@ class Trainer:
             "samples": n,
             "response_length_mean": response_tokens / n,
             "response_length_max": max(len(r) for r in batch.response_ids),
-            "entropy": stats.entropy_sum / max(response_tokens, 1),
-            "sampler_gap_mean": stats.gap_sum / stats.gap_tokens if stats.gap_tokens else None,
-            "sampler_gap_max": stats.gap_max if stats.gap_tokens else None,
+            "entropy": entropy_sum / max(response_tokens, 1),
+            "sampler_gap_mean": gap_sum / gap_tokens if gap_tokens else None,
+            "sampler_gap_max": gap_max if gap_tokens else None,
         }
+        if self.world:
+            batch_stats["ranks"] = self.world.size
 
         self.step += 1
         for line in metrics:
@@ -253,16 +295,24 @@ class Trainer:
             line["wall_s"] = round(time.monotonic() - started, 4)
         return metrics
 
-    def _mini_batch(self, batch: Batch, rows: list[int], lengths: list[int], old: dict | None, ref: dict,
-                    stats: "_SampleStats") -> dict:
-        """One optimizer step over `rows`; `old` None: on-policy, the old log-probs are this pass's own."""
+    def _mini_batch(self, batch: Batch, rows: list[int], mine: list[int], lengths: list[int], old: dict | None,
+                    ref: dict, stats: "_SampleStats") -> dict:
+        """One optimizer step over `rows` (this rank computes `mine` of them); `old` None:
+        on-policy, the old log-probs are this pass's own."""
         c = self.config
         counted = [i for i in rows if not bool(batch.masked[i])]
+        # The whole mini-batch's denominators (every rank holds the batch): the sum over
+        # ranks of their losses is the single-process loss.
         norm = {"tokens": float(sum(len(batch.response_ids[i]) for i in counted)) or 1.0, "seqs": float(len(counted)) or 1.0}
+        scale = self.world.size if self.world else 1  # DDP / FSDP2 average gradients over ranks
         sums = {"loss": 0.0, "pg_loss": 0.0, "kl": 0.0, "clipped_low": 0.0, "clipped_high": 0.0, "approx_kl": 0.0, "tokens": 0.0}
         self.optimizer.zero_grad(set_to_none=True)
-        for micro in micro_batches(rows, lengths, c.micro_batch_tokens):
-            logprobs, entropy, response = self._logprobs(self.model, batch, micro, with_entropy=old is None)
+        for micro in self._micro_batches(mine, lengths):
+            if micro is None:  # padding pass: join the collectives, add nothing
+                logprobs, _, _ = self._logprobs(self.policy, batch, rows[:1])
+                (logprobs.sum() * 0.0).backward()
+                continue
+            logprobs, entropy, response = self._logprobs(self.policy, batch, micro, with_entropy=old is None)
             # Response tokens gathered into [M, width], left-aligned at each response's start.
             new, valid = _response_tokens(logprobs, response)
             if old is None:
@@ -282,7 +332,7 @@ class Trainer:
                 kl = kl_k3(new, ref_t)
                 per_token = pg + c.kl_coef * kl
             loss = aggregate(per_token, mask, c.loss_agg, batch.max_tokens, norm)
-            loss.backward()
+            (loss * scale).backward()
             with torch.no_grad():
                 sums["loss"] += float(loss)
                 sums["pg_loss"] += float(aggregate(pg, mask, c.loss_agg, batch.max_tokens, norm))
@@ -292,7 +342,10 @@ class Trainer:
                 sums["clipped_high"] += float((indicators["clipped_high"] * mask).sum())
                 sums["approx_kl"] += float(((old_t - new) * mask).sum())
                 sums["tokens"] += float(mask.sum())
-        grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), c.max_grad_norm if c.max_grad_norm > 0 else float("inf"))
+        sums = dict(zip(sums, distributed.all_sum(list(sums.values()), self.world, self.device)))
+        grad_norm = torch.nn.utils.clip_grad_norm_(self.policy.parameters(), c.max_grad_norm if c.max_grad_norm > 0 else float("inf"))
+        if hasattr(grad_norm, "full_tensor"):  # FSDP2: a DTensor
+            grad_norm = grad_norm.full_tensor()
         lr = c.lr * min(1.0, (self.optimizer_steps + 1) / c.warmup_steps) if c.warmup_steps else c.lr
         for group in self.optimizer.param_groups:
             group["lr"] = lr
@@ -307,7 +360,13 @@ class Trainer:
 
     # -- saving -------------------------------------------------------------------
 
+    @property
+    def main(self) -> bool:
+        """Whether this process writes (rank 0, or the only process)."""
+        return self.world is None or self.world.main
+
     def save(self, out_dir: str) -> None:
+        """Every rank calls it (FSDP2 gathers shards); rank 0 writes the one checkpoint."""
         meta = {
             "step": self.step,
             "optimizer_steps": self.optimizer_steps,
@@ -315,7 +374,16 @@ class Trainer:
             "ref_model": self.ref_path,
             "parent": self.policy_path,
         }
-        save_checkpoint(out_dir, self.model, self.tokenizer, self.optimizer, meta)
+        if self.world and self.config.fsdp:
+            state, optimizer_state = distributed.full_states(self.policy, self.optimizer, self.world, True, "model.")
+            if self.main:
+                # Gathered copies of tied weights are separate tensors: keep the HF model's own names only.
+                own = {n for n, _ in self.model.named_parameters()} | {n for n, _ in self.model.named_buffers()}
+                state = {k: v for k, v in state.items() if k in own}
+                save_checkpoint(out_dir, self.model, self.tokenizer, None, meta, state_dict=state, optimizer_state=optimizer_state)
+        elif self.main:
+            save_checkpoint(out_dir, self.model, self.tokenizer, self.optimizer, meta)
+        distributed.barrier(self.world)
 
 
 def _response_tokens(values: torch.Tensor, response: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

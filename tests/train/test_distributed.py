@@ -1,0 +1,84 @@
+"""`torchrun --nproc-per-node 2 mc train-step` (gloo, CPU): the same update as one process.
+
+DDP and FSDP2 (`--fsdp`) both: each rank takes its share of the groups, metrics
+are reduced over ranks, rank 0 writes one checkpoint that a single process loads.
+AdamW's first step is ~lr * sign(g), so coordinates whose gradient is ~0 move by
+float noise; the gradients themselves are compared through AdamW's first moment
+(exp_avg = 0.1 g) and the weights everywhere else.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from helpers import jsonl_lines, run_mc
+from train_helpers import scored_file
+
+LR = 1e-3
+
+
+@pytest.fixture(scope="module")
+def scored(tiny_model, tmp_path_factory):
+    path = tmp_path_factory.mktemp("dist") / "scored.jsonl"
+    scored_file(tiny_model, path)
+    return path
+
+
+def torchrun(*args) -> list[dict]:
+    torchrun = Path(sys.executable).parent / "torchrun"
+    mc = Path(sys.executable).parent / "mc"
+    proc = subprocess.run([str(torchrun), "--nproc-per-node", "2", str(mc), "train-step", *map(str, args)],
+                          capture_output=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr.decode()[-3000:]
+    return jsonl_lines(proc.stdout)
+
+
+def single(*args) -> list[dict]:
+    return jsonl_lines(run_mc("train-step", *args, check_rc=0).stdout)
+
+
+def load(folder: Path, name: str) -> dict:
+    from safetensors.torch import load_file
+
+    return load_file(str(folder / name))
+
+
+def assert_same_update(a: Path, b: Path) -> None:
+    wa, wb = load(a, "model.safetensors"), load(b, "model.safetensors")
+    assert wa.keys() == wb.keys()
+    moved = sum(int(((wa[k] - wb[k]).abs() > 1e-6).sum()) for k in wa)
+    total = sum(t.numel() for t in wa.values())
+    assert moved <= total * 1e-3, f"{moved} of {total} weights differ"
+    assert max(float((wa[k] - wb[k]).abs().max()) for k in wa) <= 2 * LR * 1.01
+    oa, ob = load(a / "trainer", "optimizer.safetensors"), load(b / "trainer", "optimizer.safetensors")
+    assert oa.keys() == ob.keys()
+    for key in oa:
+        assert float((oa[key].double() - ob[key].double()).abs().max()) <= 1e-7, key
+
+
+def same_metrics(a: list[dict], b: list[dict]) -> None:
+    assert len(a) == len(b)
+    for x, y in zip(a, b):
+        for key in ("loss", "pg_loss", "grad_norm", "clip_frac_high", "approx_kl", "entropy", "reward_mean"):
+            assert x[key] == pytest.approx(y[key], rel=1e-5, abs=1e-7), key
+
+
+@pytest.mark.parametrize("fsdp", [False, True], ids=["ddp", "fsdp2"])
+def test_two_ranks_equal_one_process(tiny_model, scored, tmp_path, fsdp):
+    flags = ["--lr", LR, "--mini-batches", "2", scored] + (["--fsdp"] if fsdp else [])
+    one = single("--policy", tiny_model, "--out", tmp_path / "one", *flags)
+    two = torchrun("--policy", tiny_model, "--out", tmp_path / "two", *flags)
+    same_metrics(one, two)
+    assert two[0]["ranks"] == 2 and "ranks" not in one[0]
+    assert_same_update(tmp_path / "one", tmp_path / "two")
+    # The checkpoint is an ordinary one: a second step from it, in one process and in two.
+    again_one = single("--policy", tmp_path / "one", "--out", tmp_path / "one2", *flags)
+    again_two = torchrun("--policy", tmp_path / "two", "--out", tmp_path / "two2", *flags)
+    same_metrics(again_one, again_two)
+    meta = json.loads((tmp_path / "two2" / "meta.json").read_text())
+    assert meta["step"] == 2 and meta["optimizer_steps"] == 4
