@@ -107,7 +107,10 @@ def train(
       mc train --model Qwen/Qwen3-1.7B --data lcb_train.jsonl --out runs/q17 --steps 300 --batch-problems 64 \\
           --n 8 -t 1.2 --max-tokens 4096 --preset microcoder --backend vllm --bf16
       mc train ... --out runs/a --steps 200 --resume
+      torchrun --nproc-per-node 8 $(which mc) train --model Qwen/Qwen3-4B ... --fsdp --backend vllm
     """
+    import os
+
     from mc import console
     from mc.commands.common import problems_in, read_template, system_prompt_or_default
     from mc.errors import McUsageError
@@ -134,12 +137,21 @@ def train(
                              eval_n=eval_n, save_groups=save_groups, seed=seed)
     train_set = list(problems_in([data]))
     eval_set = list(problems_in([eval_data])) if eval_data else None
+    local_ranks = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))  # torchrun: the node's cores are shared
+    if workers is None and local_ranks > 1:
+        workers = max(1, (os.cpu_count() or 1) // local_ranks)
     with Sandbox(workers, isolation) as sandbox:
         loop = Loop(model, train_set, out, rollout, judge, trainer, loop_config, sandbox, backend, eval_set, resume, console.log)
+        main = loop.trainer.main
         first = loop.trainer.step
         if first >= steps:
-            console.log(f"{out} is already at step {first}")
+            if main:
+                console.log(f"{out} is already at step {first}")
             return
-        with console.step_progress(steps, first) as advance:
-            loop.run_steps(advance)
-    console.log(f"done: {steps} steps in {out} (metrics.jsonl, ckpt-{steps:06d}/)")
+        if main:
+            with console.step_progress(steps, first) as advance:
+                loop.run_steps(advance)
+        else:
+            loop.run_steps()
+    if main:
+        console.log(f"done: {steps} steps in {out} (metrics.jsonl, ckpt-{steps:06d}/)")

@@ -93,18 +93,25 @@ class Loop:
         os.makedirs(run, exist_ok=True)
         self.metrics_path = os.path.join(run, "metrics.jsonl")
         start_from = model
-        if resume:
-            last = last_checkpoint(run)
-            if last is not None:
-                start_from = last[1]
-            _metrics_before(self.metrics_path, last[0] if last else 0)
-        elif os.path.exists(self.metrics_path) and os.path.getsize(self.metrics_path):
+        last = last_checkpoint(run) if resume else None
+        if last is not None:
+            start_from = last[1]
+        if not resume and os.path.exists(self.metrics_path) and os.path.getsize(self.metrics_path):
             raise McError(f"{run} already holds a run", "pass --resume to continue it, or choose another --out")
         self.trainer = Trainer(start_from, trainer_config)
+        self.world = self.trainer.world  # under torchrun: each rank rolls out and judges its share
+        if resume and self.trainer.main:
+            _metrics_before(self.metrics_path, last[0] if last else 0)
         self.backend = self._backend(backend_name)
-        with atomic_path(os.path.join(run, "run.json")) as tmp, open(tmp, "w") as f:
+        if self.trainer.main:
+            self._write_run_json(model, backend_name)
+
+    def _write_run_json(self, model: str, backend_name: str) -> None:
+        rollout, trainer_config, loop = self.rollout_config, self.trainer.config, self.loop
+        with atomic_path(os.path.join(self.run, "run.json")) as tmp, open(tmp, "w") as f:
             json.dump({"model": model, "rollout": {**asdict(rollout), "prompt_template": rollout.prompt_template is not None},
-                       "train": asdict(trainer_config), "loop": asdict(loop), "backend": backend_name}, f, indent=1)
+                       "train": asdict(trainer_config), "loop": asdict(loop), "backend": backend_name,
+                       "ranks": self.world.size if self.world else 1}, f, indent=1)
 
     def _backend(self, name: str):
         if name == "vllm":
@@ -118,7 +125,10 @@ class Loop:
         return HFBackend.from_model(self.trainer.model, self.trainer.tokenizer)
 
     def _roller(self, step: int, temperature: float | None = None, n: int | None = None) -> Roller:
-        config = RolloutConfig(**{**asdict(self.rollout_config), "seed": self.loop.seed + step, "policy_version": step})
+        seed = self.loop.seed + step
+        if self.world:  # one sampling stream per rank; rank 0 of 1 is the single-process stream
+            seed = seed * self.world.size + self.world.rank
+        config = RolloutConfig(**{**asdict(self.rollout_config), "seed": seed, "policy_version": step})
         if temperature is not None:
             config.temperature, config.schedule = temperature, None
         if n is not None:
@@ -130,7 +140,7 @@ class Loop:
         if temperature is None:
             temperature = self.rollout_config.temperature if self.rollout_config.temperature is not None else 1.0
         roller = self._roller(10**6 + step, temperature=temperature, n=self.loop.eval_n)
-        groups = score_groups(roller.groups(self.eval_problems, RolloutReport()), self.sandbox, self.judge, ScoreReport())
+        groups = self._scored_groups(roller, self.eval_problems, RolloutReport())
         report = build_report(groups, [1])
         return {"eval_pass@1": report["overall"].get("pass@1"), "eval_problems": report["problems"], "eval_samples": report["samples"]}
 
@@ -142,14 +152,12 @@ class Loop:
             problems = batch_problems(self.train, step, loop.batch_size, loop.seed)
             rollout_report = RolloutReport()
             t0 = time.monotonic()
-            groups = list(self._roller(step).groups(problems, rollout_report))
-            t1 = time.monotonic()
-            scored = list(score_groups(groups, self.sandbox, self.judge, ScoreReport()))
+            scored, t1 = self._scored_groups(self._roller(step), problems, rollout_report, timed=True)
             t2 = time.monotonic()
             lines = self.trainer.train_step(scored)
             t3 = time.monotonic()
             if self.backend.name == "vllm":
-                self.backend.load_weights(self.trainer.model.named_parameters())
+                self.backend.load_weights(self._full_weights())
             extra = {
                 "diversity": batch_diversity(rollout_report.diversities),
                 "temperature": rollout_report.temperature,
@@ -159,15 +167,89 @@ class Loop:
             }
             if loop.eval_every and self.eval_problems and (step + 1) % loop.eval_every == 0:
                 extra.update(self.evaluate(step + 1))
-            if loop.save_groups:
+            if loop.save_groups and self.trainer.main:
                 os.makedirs(os.path.join(self.run, "groups"), exist_ok=True)
                 write_records(scored, os.path.join(self.run, "groups", f"step-{step:06d}.jsonl"))
-            with open(self.metrics_path, "ab") as f:
-                for line in lines:
-                    f.write(dumps({**line, **extra, "step_s": round(time.monotonic() - started, 3)}))
-                f.flush()
-                os.fsync(f.fileno())
+            if self.trainer.main:
+                with open(self.metrics_path, "ab") as f:
+                    for line in lines:
+                        f.write(dumps({**line, **extra, "step_s": round(time.monotonic() - started, 3)}))
+                    f.flush()
+                    os.fsync(f.fileno())
             if (step + 1) % loop.save_every == 0 or step + 1 == loop.steps:
                 self.trainer.save(checkpoint_dir(self.run, step + 1))
-            if on_step:
+            if on_step and self.trainer.main:
                 on_step({**lines[-1], **extra})
+
+    # -- several ranks --------------------------------------------------------------
+
+    def _scored_groups(self, roller: Roller, problems: list[dict], report: RolloutReport, timed: bool = False):
+        """Roll out and judge `problems`; under torchrun each rank takes problems rank,
+        rank + W, ... and the scored groups are gathered back into problem order on
+        every rank (training needs all of them everywhere)."""
+        mine = problems if self.world is None else problems[self.world.rank :: self.world.size]
+        with self._rollout_weights():
+            groups = list(roller.groups(mine, report))
+        rolled = time.monotonic()
+        scored = list(score_groups(groups, self.sandbox, self.judge, ScoreReport()))
+        if self.world is not None:
+            import torch.distributed as dist
+
+            parts: list = [None] * self.world.size
+            dist.all_gather_object(parts, (scored, _report_counts(report)))
+            scored = [parts[j % self.world.size][0][j // self.world.size] for j in range(len(problems))]
+            _merge_report_counts(report, [counts for _, counts in parts])
+        return (scored, rolled) if timed else scored
+
+    def _rollout_weights(self):
+        """FSDP2 shards the weights; the hf sampler needs them whole while it runs."""
+        from contextlib import nullcontext
+
+        if self.world is None or not self.trainer.config.fsdp or self.backend.name != "hf":
+            return nullcontext()
+        if not getattr(self, "_fsdp_ready", False):
+            # FSDP2 sets itself up on its root's first forward: make that one first.
+            import torch
+
+            with torch.no_grad():
+                one = torch.ones((1, 2), dtype=torch.long, device=self.trainer.device)
+                self.trainer.policy(one, one, torch.ones(1, device=self.trainer.device))
+            self._fsdp_ready = True
+        return _Unsharded(self.trainer.policy)
+
+    def _full_weights(self):
+        """(name, full tensor) pairs for the vLLM engine; gathered when FSDP2 shards them."""
+        for name, param in self.trainer.model.named_parameters():
+            tensor = param.data
+            if hasattr(tensor, "full_tensor"):
+                tensor = tensor.full_tensor()
+            yield name, tensor
+
+
+class _Unsharded:
+    def __init__(self, module):
+        self.fsdp_modules = [m for m in module.modules() if hasattr(m, "unshard") and hasattr(m, "reshard")]
+
+    def __enter__(self):
+        # Gather every shard once and keep it: ranks sample different numbers of tokens,
+        # so per-forward all-gathers would not pair up across ranks.
+        for m in self.fsdp_modules:
+            m.set_reshard_after_forward(False)
+            m.unshard()
+        return self
+
+    def __exit__(self, *exc):
+        for m in self.fsdp_modules:
+            m.reshard()
+            m.set_reshard_after_forward(True)
+        return False
+
+
+def _report_counts(report: RolloutReport) -> dict:
+    return {"samples": report.samples, "truncated": report.truncated, "diversities": list(report.diversities)}
+
+
+def _merge_report_counts(report: RolloutReport, parts: list[dict]) -> None:
+    report.samples = sum(p["samples"] for p in parts)
+    report.truncated = sum(p["truncated"] for p in parts)
+    report.diversities = [d for p in parts for d in p["diversities"]]
