@@ -19,6 +19,7 @@ from mc.commands.common import (
     R_SYSTEM_PROMPT,
     R_REPEAT_WINDOW,
     R_TEMPERATURE_SCHEDULE,
+    R_TENSOR_PARALLEL_SIZE,
     R_TOP_K,
     R_TOP_P,
     T_BF16,
@@ -67,6 +68,7 @@ def train(
     max_tokens: int = R_MAX_TOKENS,
     backend: str = R_BACKEND,
     batch_size: int = R_BATCH_SIZE,
+    tensor_parallel_size: int = R_TENSOR_PARALLEL_SIZE,
     prompt_template: Optional[str] = R_PROMPT_TEMPLATE,
     system_prompt: Optional[str] = R_SYSTEM_PROMPT,
     repeat_window: int = R_REPEAT_WINDOW,
@@ -141,7 +143,8 @@ def train(
     if workers is None and local_ranks > 1:
         workers = max(1, (os.cpu_count() or 1) // local_ranks)
     with Sandbox(workers, isolation) as sandbox:
-        loop = Loop(model, train_set, out, rollout, judge, trainer, loop_config, sandbox, backend, eval_set, resume, console.log)
+        loop = Loop(model, train_set, out, rollout, judge, trainer, loop_config, sandbox, backend, eval_set, resume, console.log,
+                    tensor_parallel_size=tensor_parallel_size)
         main = loop.trainer.main
         first = loop.trainer.step
         if first >= steps:

@@ -28,7 +28,7 @@ _mc() {
         "mc reward") subs=""; opts="--reward --compare --workers -j --time-limit --memory-mb --output-mb --all-tests --isolation --shard --out -o -h --help" ;;
         "mc rollout") subs=""; opts="--model -m --n -n --temperature -t --temperature-schedule --target-diversity --probe-problems --top-p --top-k --max-tokens --seed --backend --batch-size --prompt-template --system-prompt --tensor-parallel-size --device --dtype --policy-version --repeat-window --out -o -h --help" ;;
         "mc sft") subs=""; opts="--model -m --data --out --steps --lr --batch-size --max-tokens --seed --max-seconds --prompt-template --system-prompt -h --help" ;;
-        "mc train") subs=""; opts="--model -m --data --out --steps --batch-problems --save-every --eval-data --eval-every --eval-n --save-groups --resume --seed --n -n --temperature -t --temperature-schedule --top-p --top-k --max-tokens --backend --batch-size --prompt-template --system-prompt --repeat-window --preset --clip-low --clip-high --dual-clip --kl-coef --ref-model --loss-agg --truncation-mask --ctm-rho --mini-batches --micro-batch-tokens --lr --warmup-steps --weight-decay --max-grad-norm --bf16 --grad-checkpointing --fsdp --compare --workers -j --time-limit --memory-mb --output-mb --isolation -h --help" ;;
+        "mc train") subs=""; opts="--model -m --data --out --steps --batch-problems --save-every --eval-data --eval-every --eval-n --save-groups --resume --seed --n -n --temperature -t --temperature-schedule --top-p --top-k --max-tokens --backend --batch-size --tensor-parallel-size --prompt-template --system-prompt --repeat-window --preset --clip-low --clip-high --dual-clip --kl-coef --ref-model --loss-agg --truncation-mask --ctm-rho --mini-batches --micro-batch-tokens --lr --warmup-steps --weight-decay --max-grad-norm --bf16 --grad-checkpointing --fsdp --compare --workers -j --time-limit --memory-mb --output-mb --isolation -h --help" ;;
         "mc train-step") subs=""; opts="--policy --out --preset --clip-low --clip-high --dual-clip --kl-coef --ref-model --loss-agg --truncation-mask --ctm-rho --mini-batches --micro-batch-tokens --lr --warmup-steps --weight-decay --max-grad-norm --max-tokens --seed --bf16 --grad-checkpointing --fsdp --device -h --help" ;;
     esac
     case "$path:$prev" in
@@ -156,6 +156,7 @@ _mc() {
         "mc train:--max-tokens") COMPREPLY=(); return ;;
         "mc train:--backend") COMPREPLY=($(compgen -W "auto hf vllm" -- "$cur")); return ;;
         "mc train:--batch-size") COMPREPLY=(); return ;;
+        "mc train:--tensor-parallel-size") COMPREPLY=(); return ;;
         "mc train:--prompt-template") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mc train:--system-prompt") COMPREPLY=(); return ;;
         "mc train:--repeat-window") COMPREPLY=(); return ;;

@@ -196,6 +196,7 @@ complete -c mc -n '__fish_seen_subcommand_from train' -l top-k -x -d 'Top-k samp
 complete -c mc -n '__fish_seen_subcommand_from train' -l max-tokens -x -d 'Longest response (L_max); longer ones stop with finish_reason \'length\'.'
 complete -c mc -n '__fish_seen_subcommand_from train' -l backend -x -a 'auto hf vllm' -d 'hf (transformers; CPU or GPU), vllm (GPU; pip install \'mc[vllm]\'), auto: vllm when installed with a GPU.'
 complete -c mc -n '__fish_seen_subcommand_from train' -l batch-size -x -d 'Sequences sampled together (hf backend).'
+complete -c mc -n '__fish_seen_subcommand_from train' -l tensor-parallel-size -x -d 'GPUs per vllm engine.'
 complete -c mc -n '__fish_seen_subcommand_from train' -l prompt-template -r -F -d 'User message template with {question}, {starter_code}, {fn_name}, {instruction}.'
 complete -c mc -n '__fish_seen_subcommand_from train' -l system-prompt -x -d 'System message (default: mc\'s one-line coder prompt; \'\' for none).'
 complete -c mc -n '__fish_seen_subcommand_from train' -l repeat-window -x -d 'm: a sample \'repeats\' when its last m tokens equal the m before them.'

@@ -35,7 +35,8 @@ class VLLMBackend:
     device = "cpu"  # where mc's seed generator lives; vLLM owns the GPU
 
     def __init__(self, model_path: str, tensor_parallel_size: int = 1, dtype: str | None = None, seed: int = 0,
-                 gpu_memory_utilization: float = 0.85, max_model_len: int | None = None, enable_sleep_mode: bool = False):
+                 gpu_memory_utilization: float = 0.85, max_model_len: int | None = None, enable_sleep_mode: bool = False,
+                 distributed_executor_backend: str | None = None):
         os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
         import vllm
         from vllm import LLM
@@ -44,6 +45,9 @@ class VLLMBackend:
             raise McError(f"vllm {vllm.__version__} is too old: its processed log-probs ignore the temperature",
                           "pip install 'vllm>=0.10.2'")
         kwargs = {"max_model_len": max_model_len} if max_model_len else {}
+        if distributed_executor_backend:  # "external_launcher": torchrun's ranks are the engine's workers
+            kwargs["distributed_executor_backend"] = distributed_executor_backend
+        self.sleep_mode = enable_sleep_mode
         self.llm = LLM(
             model=model_path, tensor_parallel_size=tensor_parallel_size, dtype=dtype or "auto", seed=seed,
             gpu_memory_utilization=gpu_memory_utilization, logprobs_mode="processed_logprobs",
@@ -81,8 +85,18 @@ class VLLMBackend:
     def decode(self, token_ids: list[int]) -> str:
         return self.tokenizer.decode(token_ids, skip_special_tokens=True)
 
+    def sleep(self) -> None:
+        """Free the GPU for the update (colocated with training): weights to CPU, KV cache dropped."""
+        if self.sleep_mode:
+            self.llm.sleep(level=1)
+
+    def wake_up(self) -> None:
+        if self.sleep_mode:
+            self.llm.wake_up()
+
     def load_weights(self, named_tensors) -> None:
-        """New policy weights, in memory (single process, tensor parallel 1): used by `mc train`."""
+        """New policy weights, in memory: used by `mc train`. Full tensors by HF name; each
+        worker's model (one per rank under torchrun) keeps its tensor-parallel slice."""
         model = self.llm.llm_engine.model_executor.driver_worker.worker.model_runner.model
         model.load_weights(named_tensors)
         self.llm.reset_prefix_cache()

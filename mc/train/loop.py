@@ -87,9 +87,11 @@ def _metrics_before(path: str, step: int) -> None:
 class Loop:
     def __init__(self, model: str, train: list[dict], run: str, rollout: RolloutConfig, judge: JudgeConfig,
                  trainer_config: TrainConfig, loop: LoopConfig, sandbox, backend_name: str = "hf",
-                 eval_problems: list[dict] | None = None, resume: bool = False, log: Callable[[str], None] = print):
+                 eval_problems: list[dict] | None = None, resume: bool = False, log: Callable[[str], None] = print,
+                 tensor_parallel_size: int = 1):
         self.train, self.run, self.rollout_config, self.judge = train, run, rollout, judge
         self.loop, self.sandbox, self.eval_problems, self.log = loop, sandbox, eval_problems, log
+        self.tensor_parallel_size = tensor_parallel_size
         os.makedirs(run, exist_ok=True)
         self.metrics_path = os.path.join(run, "metrics.jsonl")
         start_from = model
@@ -117,17 +119,33 @@ class Loop:
         if name == "vllm":
             from mc.rollout.vllm_backend import VLLMBackend
 
-            backend = VLLMBackend(self.trainer.policy_path, seed=self.loop.seed)
-            backend.load_weights(self.trainer.model.named_parameters())
+            if self.world and self.world.size % self.tensor_parallel_size:
+                raise McError(f"--tensor-parallel-size {self.tensor_parallel_size} does not divide the {self.world.size} ranks")
+            # Colocated: the engine sleeps while the trainer updates. Under torchrun the
+            # ranks themselves are vLLM's workers ("external_launcher"), tensor-parallel
+            # in groups of --tensor-parallel-size, data-parallel across groups.
+            backend = VLLMBackend(self.trainer.policy_path, tensor_parallel_size=self.tensor_parallel_size, seed=self.loop.seed,
+                                  enable_sleep_mode=True,
+                                  distributed_executor_backend="external_launcher" if self.world else None)
+            backend.load_weights(self._full_weights())
             return backend
         from mc.rollout.hf import HFBackend
 
         return HFBackend.from_model(self.trainer.model, self.trainer.tokenizer)
 
+    def _sampling_ranks(self) -> tuple[int, int]:
+        """(index, count) of this rank's sampling group: ranks that share one tensor-parallel
+        vLLM engine sample the same prompts together."""
+        if self.world is None:
+            return 0, 1
+        tp = self.tensor_parallel_size if self.backend.name == "vllm" else 1
+        return self.world.rank // tp, self.world.size // tp
+
     def _roller(self, step: int, temperature: float | None = None, n: int | None = None) -> Roller:
         seed = self.loop.seed + step
-        if self.world:  # one sampling stream per rank; rank 0 of 1 is the single-process stream
-            seed = seed * self.world.size + self.world.rank
+        if self.world:  # one sampling stream per group; group 0 of 1 is the single-process stream
+            index, count = self._sampling_ranks()
+            seed = seed * count + index
         config = RolloutConfig(**{**asdict(self.rollout_config), "seed": seed, "policy_version": step})
         if temperature is not None:
             config.temperature, config.schedule = temperature, None
@@ -154,9 +172,12 @@ class Loop:
             t0 = time.monotonic()
             scored, t1 = self._scored_groups(self._roller(step), problems, rollout_report, timed=True)
             t2 = time.monotonic()
+            if self.backend.name == "vllm":
+                self.backend.sleep()
             lines = self.trainer.train_step(scored)
             t3 = time.monotonic()
             if self.backend.name == "vllm":
+                self.backend.wake_up()
                 self.backend.load_weights(self._full_weights())
             extra = {
                 "diversity": batch_diversity(rollout_report.diversities),
@@ -187,7 +208,8 @@ class Loop:
         """Roll out and judge `problems`; under torchrun each rank takes problems rank,
         rank + W, ... and the scored groups are gathered back into problem order on
         every rank (training needs all of them everywhere)."""
-        mine = problems if self.world is None else problems[self.world.rank :: self.world.size]
+        index, count = self._sampling_ranks()
+        mine = problems[index::count]
         with self._rollout_weights():
             groups = list(roller.groups(mine, report))
         rolled = time.monotonic()
@@ -197,8 +219,10 @@ class Loop:
 
             parts: list = [None] * self.world.size
             dist.all_gather_object(parts, (scored, _report_counts(report)))
-            scored = [parts[j % self.world.size][0][j // self.world.size] for j in range(len(problems))]
-            _merge_report_counts(report, [counts for _, counts in parts])
+            tp = self.world.size // count
+            leads = [parts[g * tp] for g in range(count)]  # one rank per sampling group
+            scored = [leads[j % count][0][j // count] for j in range(len(problems))]
+            _merge_report_counts(report, [c for _, c in leads])
         return (scored, rolled) if timed else scored
 
     def _rollout_weights(self):
