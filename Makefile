@@ -1,7 +1,7 @@
 # mc: set-up and the two everyday commands.
 #   make demo   set up a venv and run the demo: a tiny model learns from execution feedback (examples/demo)
 #   make test   set up a venv and run the tests: the default suite, then the slow
-#               end-to-end ones (the demo must learn); make test-fast: the default only
+#               end-to-end ones (torchrun ranks, the demo must learn); make test-fast: the default only
 #   make bench  set up a venv and run the benchmarks
 
 PYTHON ?= python3

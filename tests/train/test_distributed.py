@@ -21,6 +21,8 @@ from train_helpers import scored_file
 
 LR = 1e-3
 
+pytestmark = pytest.mark.slow  # several torchrun launches (~2 min); part of `make test`, not `make test-fast`
+
 
 @pytest.fixture(scope="module")
 def scored(tiny_model, tmp_path_factory):
