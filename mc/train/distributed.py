@@ -83,15 +83,7 @@ def all_sum(values: list[float], world: World | None, device: torch.device) -> l
     return t.tolist()
 
 
-def all_max(value: int, world: World | None, device: torch.device) -> int:
-    if world is None:
-        return value
-    t = torch.tensor([value], dtype=torch.int64, device=device)
-    dist.all_reduce(t, op=dist.ReduceOp.MAX)
-    return int(t.item())
-
-
-def all_max_float(value: float, world: World | None, device: torch.device) -> float:
+def all_max(value: float, world: World | None, device: torch.device) -> float:
     if world is None:
         return value
     t = torch.tensor([value], dtype=torch.float64, device=device)

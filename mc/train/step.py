@@ -207,7 +207,7 @@ class Trainer:
         """Micro-batches of `rows`, padded with None (a zero-weight pass) up to the
         busiest rank's count: DDP and FSDP2 collectives need every rank in every pass."""
         micros: list[list[int] | None] = micro_batches(rows, lengths, self.config.micro_batch_tokens)
-        most = distributed.all_max(len(micros), self.world, self.device)
+        most = int(distributed.all_max(len(micros), self.world, self.device))
         return micros + [None] * (most - len(micros))
 
     def train_step(self, groups: list[dict]) -> list[dict]:
@@ -267,7 +267,7 @@ class Trainer:
             metrics.append(line)
         entropy_sum, gap_sum, gap_tokens = distributed.all_sum([stats.entropy_sum, stats.gap_sum, stats.gap_tokens],
                                                                self.world, self.device)
-        gap_max = distributed.all_max_float(stats.gap_max, self.world, self.device)
+        gap_max = distributed.all_max(stats.gap_max, self.world, self.device)
         response_tokens = sum(len(r) for r in batch.response_ids)
         batch_stats = {
             "reward_mean": float(batch.rewards.mean()),
