@@ -16,6 +16,7 @@ micro-batches than the busiest one runs padding passes with zero weight.
 
 from __future__ import annotations
 
+import atexit
 import os
 from dataclasses import dataclass
 
@@ -41,10 +42,18 @@ def init_world() -> World | None:
     if not dist.is_initialized():
         backend = "nccl" if torch.cuda.is_available() else "gloo"
         dist.init_process_group(backend)
+        # A process group left open at exit can abort the interpreter (gloo's threads).
+        atexit.register(_shutdown)
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
     if torch.cuda.is_available():
         torch.cuda.set_device(local_rank)
     return World(dist.get_rank(), dist.get_world_size(), local_rank)
+
+
+def _shutdown() -> None:
+    if dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
 
 
 def device_for(world: World | None) -> torch.device:
