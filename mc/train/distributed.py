@@ -115,13 +115,17 @@ def full_states(wrapped: torch.nn.Module, optimizer, world: World, fsdp: bool, p
     optim_state = get_optimizer_state_dict(wrapped, optimizer, options=options) if optimizer is not None else None
     if not world.main:
         return None, None
-    strip = lambda name: name.removeprefix("module.").removeprefix(prefix)  # noqa: E731
-    model_state = {strip(k): v for k, v in model_state.items()}
+    model_state = {_hf_name(k, prefix): v for k, v in model_state.items()}
     tensors = {}
     for name, state in (optim_state or {}).get("state", {}).items():
         for key, value in state.items():
-            tensors[f"{strip(name)}/{key}"] = (value if torch.is_tensor(value) else torch.tensor(value)).detach().cpu().contiguous()
+            tensors[f"{_hf_name(name, prefix)}/{key}"] = (value if torch.is_tensor(value) else torch.tensor(value)).detach().cpu().contiguous()
     return model_state, tensors
+
+
+def _hf_name(name: str, prefix: str) -> str:
+    """A wrapped parameter's name as the HF model has it ("module.model.x" -> "x")."""
+    return name.removeprefix("module.").removeprefix(prefix)
 
 
 def load_full_optimizer(wrapped: torch.nn.Module, optimizer, tensors: dict[str, torch.Tensor], prefix: str) -> None:
@@ -130,11 +134,10 @@ def load_full_optimizer(wrapped: torch.nn.Module, optimizer, tensors: dict[str, 
 
     options = StateDictOptions(full_state_dict=True)
     template = get_optimizer_state_dict(wrapped, optimizer, options=options)
+    by_param: dict[str, dict[str, torch.Tensor]] = {}
+    for key, value in tensors.items():
+        name, field = key.rsplit("/", 1)
+        by_param.setdefault(name, {})[field] = value
     names = [n for group in template["param_groups"] for n in group["params"]]
-    state = {}
-    for name in names:
-        short = name.removeprefix("module.").removeprefix(prefix)
-        fields = {key.rsplit("/", 1)[1]: value for key, value in tensors.items() if key.rsplit("/", 1)[0] == short}
-        if fields:
-            state[name] = fields
+    state = {name: by_param[_hf_name(name, prefix)] for name in names if _hf_name(name, prefix) in by_param}
     set_optimizer_state_dict(wrapped, optimizer, {"state": state, "param_groups": template["param_groups"]}, options=options)

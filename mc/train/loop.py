@@ -92,6 +92,7 @@ class Loop:
         self.train, self.run, self.rollout_config, self.judge = train, run, rollout, judge
         self.loop, self.sandbox, self.eval_problems, self.log = loop, sandbox, eval_problems, log
         self.tensor_parallel_size = tensor_parallel_size
+        self._fsdp_ready = False  # FSDP2 initialises on its root's first forward
         os.makedirs(run, exist_ok=True)
         self.metrics_path = os.path.join(run, "metrics.jsonl")
         start_from = model
@@ -231,7 +232,7 @@ class Loop:
 
         if self.world is None or not self.trainer.config.fsdp or self.backend.name != "hf":
             return nullcontext()
-        if not getattr(self, "_fsdp_ready", False):
+        if not self._fsdp_ready:
             # FSDP2 sets itself up on its root's first forward: make that one first.
             import torch
 

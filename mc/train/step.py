@@ -244,9 +244,12 @@ class Trainer:
                     rows = rows or [0]
                     if separate_old:
                         logprobs, entropy, response = self._logprobs(self.policy, batch, rows, with_entropy=True)
-                        for k, i in enumerate(rows if not pad else []):
-                            old[i] = logprobs[k][response[k]].cpu()
-                            stats.add(old[i], entropy[k][response[k]], batch.sampler_logprobs[i])
+                        if not pad:
+                            lp, valid = _response_tokens(logprobs, response)
+                            stats.add_rows(lp, valid, _response_tokens(entropy, response)[0],
+                                           [batch.sampler_logprobs[i] for i in rows])
+                            for k, i in enumerate(rows):
+                                old[i] = logprobs[k][response[k]].cpu()
                     if self.ref is not None:
                         ref_lp, _, response = self._logprobs(self.ref, batch, rows)
                         for k, i in enumerate(rows if not pad else []):
@@ -411,16 +414,9 @@ class _SampleStats:
     def __init__(self):
         self.entropy_sum, self.gap_sum, self.gap_max, self.gap_tokens = 0.0, 0.0, 0.0, 0
 
-    def add(self, logprobs: torch.Tensor, entropy: torch.Tensor, sampled: list[float] | None) -> None:
-        self.entropy_sum += float(entropy.double().sum())
-        if sampled is not None and len(sampled) == len(logprobs):
-            diff = (logprobs.float().cpu() - torch.tensor(sampled, dtype=torch.float32)).abs()
-            self.gap_sum += float(diff.sum())
-            self.gap_max = max(self.gap_max, float(diff.max()))
-            self.gap_tokens += len(logprobs)
-
     def add_rows(self, logprobs: torch.Tensor, valid: torch.Tensor, entropy: torch.Tensor, sampled: list) -> None:
-        """The same for a gathered [M, width] block (see `_response_tokens`)."""
+        """A gathered [M, width] block of response tokens (see `_response_tokens`) and
+        each row's sampler log-probs (None when the sampler gave none)."""
         self.entropy_sum += float((entropy.double() * valid).sum())
         counts = valid.sum(dim=1).tolist()
         given = [k for k, lp in enumerate(sampled) if lp is not None and len(lp) == counts[k]]
