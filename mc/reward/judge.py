@@ -9,24 +9,34 @@ already 0); `fraction` runs every test.
 `non_incorrect` (used by train-step's conditional truncation mask) is true when
 nothing was judged wrong: the sample passed, or it holds no code (typically a
 response cut off by the length limit before its program).
+
+Time: the limit is on CPU time, measured by the sandbox per test, so the same
+program gets the same verdict however busy the machine is; `cpu_time_s` and
+`wall_time_s` report both (summed over the tests run), `run_time_s` = CPU.
+
+The controller survives any sample: whatever a program outputs, a failure of
+the judge itself on one sample is that sample's verdict (`judge_error`,
+reward 0, the exception in feedback), never a lost record or a crashed run.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import time
 from dataclasses import dataclass, field
 
-from mc.reward.asserts import split_asserts
 from mc.reward.compare import compare_stdout, compare_value
 from mc.reward.extract import extract_code
 from mc.reward.rules import rules_for
 from mc.reward.sandbox.pool import Limits, Sandbox, TestRun
 
-VERDICTS = ("pass", "wrong_answer", "runtime_error", "timeout", "memory", "output_limit", "no_code", "syntax_error", "no_tests")
+VERDICTS = ("pass", "wrong_answer", "runtime_error", "timeout", "memory", "output_limit", "no_code", "syntax_error",
+            "no_tests", "judge_error")
 FAIL_STATUS = {"error": "runtime_error", "timeout": "timeout", "memory": "memory", "output_limit": "output_limit",
                "syntax_error": "syntax_error"}
 FEEDBACK_CHARS = 400
+MAX_KEPT_OUTPUT = 64 * 2**20  # program output held for a checker, per sample
 TESTS_RUN = "_tests_run"  # bookkeeping for reports; popped before a record is written
 
 
@@ -61,6 +71,16 @@ def judge_sample(problem: dict, sample: dict, sandbox: Sandbox, config: JudgeCon
     program extracted from the sample's text.
     """
     started = time.monotonic()
+    try:
+        return _judge(problem, sample, sandbox, config, code, started)
+    except Exception as e:  # noqa: BLE001 - one sample must not end the run; the verdict says what happened
+        out = _result("judge_error", 0, 0, [], started, config,
+                      feedback={"error": _clip(f"the judge failed on this sample: {type(e).__name__}: {e}")})
+        out[TESTS_RUN] = 0
+        return out
+
+
+def _judge(problem: dict, sample: dict, sandbox: Sandbox, config: JudgeConfig, code: str | None, started: float) -> dict:
     tests = problem.get("tests") or {}
     kind = tests.get("type")
     cases = tests.get("cases") or []
@@ -73,41 +93,48 @@ def judge_sample(problem: dict, sample: dict, sandbox: Sandbox, config: JudgeCon
         return _result("no_tests", 0, 0, [], started, config, feedback={"error": "the problem has no tests"})
 
     rules = rules_for(problem)
-    expected_asserts: list = []
-    if kind == "assert":
-        split = split_asserts(tests["code"])
-        expected_asserts = split.expected
-        job_code, inputs = f"{code}\n\n{split.code}\n", [""]
-    else:
-        job_code, inputs = code, [c["input"] for c in cases]
     job = {
-        "kind": kind, "code": job_code, "fn_name": tests.get("fn_name"), "inputs": inputs,
+        "kind": kind, "code": code, "fn_name": tests.get("fn_name"),
+        "inputs": [""] if kind == "assert" else [c["input"] for c in cases],
         "time_limit": _time_limit(problem, config), "memory_mb": config.limits.memory_mb,
         "output_limit": config.limits.output_bytes, "fail_fast": config.fail_fast,
     }
+    if kind == "assert":  # the test code runs in a process of its own (sandbox/remote.py)
+        job.update(test_code=tests["code"], imports=_imports(tests["code"]))
 
     checker = tests.get("checker") if kind != "assert" else None
     accepted: dict[int, str] = {}
     failure: dict = {}
     outputs: dict[int, TestRun] = {}  # kept for the checker
+    kept = [0]
+
+    def fail(run: TestRun, wrong: bool = False) -> None:
+        if "run" not in failure:  # keep only what the feedback shows
+            failure["run"] = TestRun(run.i, run.status, run.error, run.cpu, run.wall, run.stdout[: 4 * FEEDBACK_CHARS],
+                                     run.stderr)
+            failure["wrong"] = wrong
 
     def on_test(run: TestRun) -> bool:
         """Judge each test as its result arrives; False stops the run."""
         if run.status != "ok":
-            failure.setdefault("run", run)
+            fail(run)
             return not config.fail_fast
         if kind == "assert":
             accepted[run.i] = "asserts"
             return True
         if checker:
-            outputs[run.i] = run
+            kept[0] += len(run.stdout)
+            if kept[0] > MAX_KEPT_OUTPUT:
+                fail(TestRun(run.i, "output_limit", "the outputs kept for the checker exceed "
+                             f"{MAX_KEPT_OUTPUT >> 20} MiB"))
+                return False
+            outputs[run.i] = TestRun(run.i, run.status, run.error, run.cpu, run.wall, run.stdout, run.stderr)
             return True
         case = cases[run.i]
         compare = compare_value if kind == "functional" else compare_stdout
         method = compare(run.stdout, case["output"], rules, config.compare)
         if method is None:
-            failure.setdefault("run", run)
-            failure.setdefault("wrong", True)
+            fail(run, wrong=True)
             return not config.fail_fast
         accepted[run.i] = method
         return True
@@ -118,12 +145,9 @@ def judge_sample(problem: dict, sample: dict, sandbox: Sandbox, config: JudgeCon
             if ok is True:
                 accepted[i] = "checker"
             elif "run" not in failure or failure["run"].i > i:
-                failure.update(run=outputs[i], wrong=True, checker_detail=ok)
-    if kind == "assert":
-        wrong = _check_expects(result.expects, expected_asserts)
-        if wrong and "run" not in failure and accepted:
-            failure.update(run=result.tests[0], wrong=True, assert_detail=wrong)
-            accepted.clear()
+                failure.clear()
+                fail(outputs[i], wrong=True)
+                failure["checker_detail"] = ok
     passed = len(accepted)
     if not result.tests and "run" not in failure:
         failure["run"] = TestRun(0, "error", "no result from the sandbox")
@@ -135,13 +159,25 @@ def judge_sample(problem: dict, sample: dict, sandbox: Sandbox, config: JudgeCon
         failed_assert = kind == "assert" and run.status == "error" and run.error.startswith("AssertionError")
         wrong = failure.get("wrong") or failed_assert
         verdict = "wrong_answer" if wrong else FAIL_STATUS.get(run.status, "runtime_error")
-        feedback = _feedback(run, kind, cases, failure.get("assert_detail") or failure.get("checker_detail"))
+        feedback = _feedback(run, kind, cases, failure.get("checker_detail"))
     else:
         verdict, feedback = "pass", None
     out = _result(verdict, passed, total, [accepted.get(i) for i in range(total)], started, config,
-                  feedback=feedback, layers=result.layers, run_time=sum(t.elapsed or 0 for t in result.tests))
+                  feedback=feedback, layers=result.layers, cpu=sum(t.cpu for t in result.tests),
+                  wall=sum(t.wall for t in result.tests))
     out[TESTS_RUN] = len(result.tests)
     return out
+
+
+def _imports(test_code: str) -> str:
+    """The test program's top-level imports: in the shared-process harnesses a
+    solution can use a module the test code imports (`math` in MBPP), so the
+    solution process runs them too. Only imports: no test data goes there."""
+    try:
+        tree = ast.parse(test_code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return ""
+    return "\n".join(ast.unparse(node) for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom)))
 
 
 def _run_checker(checker: str, cases: list[dict], outputs: dict[int, TestRun], sandbox: Sandbox,
@@ -170,28 +206,7 @@ def _run_checker(checker: str, cases: list[dict], outputs: dict[int, TestRun], s
     return verdicts
 
 
-def _check_expects(reported: list[tuple[int, bytes, str]], expected: list) -> str | None:
-    """None when every taken-over assert reported a matching value."""
-    seen: set[int] = set()
-    for key, body, error in reported:
-        if not 0 <= key < len(expected):
-            return f"unexpected assert report {key}"
-        if error:
-            return f"assert {key}: {error}"
-        try:
-            got = json.loads(body)
-        except ValueError:
-            return f"assert {key}: unreadable value"
-        if got != expected[key] or type(got) is dict and type(expected[key]) is not dict:
-            return f"assert {key}: got {_clip(json.dumps(got), 200)}, expected {_clip(json.dumps(expected[key]), 200)}"
-        seen.add(key)
-    missing = set(range(len(expected))) - seen
-    if missing:
-        return f"{len(missing)} assert(s) never ran"
-    return None
-
-
-def _feedback(run: TestRun, kind: str, cases: list[dict], assert_detail: str | None) -> dict:
+def _feedback(run: TestRun, kind: str, cases: list[dict], detail: str | None) -> dict:
     feedback: dict = {"test": run.i}
     if kind != "assert" and run.i < len(cases):
         feedback["input"] = _clip(cases[run.i]["input"])
@@ -200,14 +215,14 @@ def _feedback(run: TestRun, kind: str, cases: list[dict], assert_detail: str | N
         feedback["got"] = _clip(run.stdout)
     if run.error:
         feedback["error"] = _clip(run.error)
-    if assert_detail:
-        feedback["error"] = assert_detail
+    if detail:
+        feedback["error"] = detail
     if run.stderr and run.status != "ok":
         feedback["stderr"] = _clip(run.stderr, 300)
     return feedback
 
 
-def _result(verdict, passed, total, accepted_by, started, config, feedback=None, layers=None, run_time=0.0) -> dict:
+def _result(verdict, passed, total, accepted_by, started, config, feedback=None, layers=None, cpu=0.0, wall=0.0) -> dict:
     if config.reward == "binary":
         reward = 1.0 if verdict == "pass" else 0.0
     else:
@@ -220,7 +235,9 @@ def _result(verdict, passed, total, accepted_by, started, config, feedback=None,
         "accepted_by": accepted_by,
         "non_incorrect": verdict in ("pass", "no_code"),
         "time_s": round(time.monotonic() - started, 4),
-        "run_time_s": round(run_time, 4),
+        "run_time_s": round(cpu, 4),
+        "cpu_time_s": round(cpu, 4),
+        "wall_time_s": round(wall, 4),
     }
     if feedback:
         out["feedback"] = feedback

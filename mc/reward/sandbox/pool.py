@@ -1,10 +1,12 @@
 """The controller side: a pool of sandbox workers, one job at a time each.
 
 `Sandbox.run(job)` is thread-safe: it takes an idle worker, sends the job,
-collects the per-test frames, and can stop the job early (the caller's
-`on_test` returns False once the verdict is known). A worker that dies or hangs
-is replaced, and its job's remaining tests are reported as sandbox failures,
-never silently dropped.
+hands each per-test result to the caller's `on_test` as it arrives (which
+returns False once the verdict is known, stopping the job), and keeps no
+program output beyond that call, so memory stays flat however many tests or
+samples run. A worker that dies or hangs is replaced and the job run once
+more; a worker whose job was interrupted by the caller (an exception in
+`on_test`) is replaced too, never handed to the next job mid-stream.
 """
 
 from __future__ import annotations
@@ -29,10 +31,11 @@ import orjson
 from mc.errors import McError
 from mc.reward.sandbox import layers
 from mc.reward.sandbox.protocol import FrameError, FrameReader, encode
+from mc.reward.sandbox.worker import WALL_FACTOR
 
 ISOLATION_LEVELS = {
     # what each --isolation level requires of the kernel
-    "full": {"namespaces", "landlock", "seccomp"},
+    "full": {"namespaces", "root", "landlock", "seccomp"},
     "seccomp": {"seccomp"},
     "none": set(),
 }
@@ -42,7 +45,7 @@ MAX_RESULT_HEADER = 64 * 1024
 
 @dataclass
 class Limits:
-    time_s: float = 6.0  # per test, wall clock
+    time_s: float = 6.0  # per test, CPU time (a wall-clock cap of worker.WALL_FACTOR x this catches sleepers)
     memory_mb: int = 2048  # address space for the program, on top of the interpreter's
     output_mb: int = 32  # stdout per test
 
@@ -56,15 +59,15 @@ class TestRun:
     i: int
     status: str  # ok | error | timeout | memory | output_limit | syntax_error
     error: str = ""
-    elapsed: float | None = None
-    stdout: bytes = b""  # stdout (stdin problems) or the JSON return value (functional)
+    cpu: float = 0.0  # seconds of CPU the program used on this test (what the time limit applies to)
+    wall: float = 0.0  # wall-clock seconds
+    stdout: bytes = b""  # stdout (stdin problems) or the JSON return value (functional); only during on_test
     stderr: str = ""
 
 
 @dataclass
 class JobResult:
     tests: list[TestRun] = field(default_factory=list)
-    expects: list[tuple[int, bytes, str]] = field(default_factory=list)  # assert values: (key, json, error)
     layers: list[str] = field(default_factory=list)
     wall: float = 0.0
 
@@ -74,10 +77,16 @@ class WorkerDied(Exception):
 
 
 class WorkerProcess:
-    def __init__(self, index: int, scratch_root: str, read_paths: list[str]):
+    _generations = itertools.count()
+
+    def __init__(self, index: int, sandbox_root: str, read_paths: list[str]):
         self.index = index
-        self.scratch = os.path.join(scratch_root, f"w{index}")
-        os.makedirs(self.scratch, mode=0o700, exist_ok=True)
+        # A folder of its own for each worker ever started: a replaced worker's
+        # leftovers (without a private root) never reach its successor.
+        home = os.path.join(sandbox_root, f"w{index}-{next(self._generations)}")
+        self.root, self.scratch = os.path.join(home, "root"), os.path.join(home, "scratch")
+        for path in (home, self.root, self.scratch):
+            os.makedirs(path, mode=0o711 if path != self.scratch else 0o700, exist_ok=True)
         self.uid = UID_BASE + (os.getpid() % 4_000_000) * 256 + index if os.getuid() == 0 else None
         if self.uid is not None:
             os.chown(self.scratch, self.uid, self.uid)
@@ -98,13 +107,13 @@ class WorkerProcess:
                "MKL_NUM_THREADS": "1"}
         self.proc = subprocess.Popen(
             [sys.executable, "-E", "-s", "-c", boot],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None, env=env, cwd=self.scratch,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None, env=env, cwd=self.root,
             start_new_session=True, close_fds=True,
         )
-        config = {"uid": self.uid, "scratch": self.scratch, "read_paths": self.read_paths}
+        config = {"uid": self.uid, "root": self.root, "scratch": self.scratch, "read_paths": self.read_paths}
         self._send(encode({"op": "config"}, json.dumps(config).encode()))
         self._fd = self.proc.stdout.fileno()
-        self._reader = FrameReader(MAX_RESULT_HEADER, 1 << 31)
+        self._reader = FrameReader(MAX_RESULT_HEADER, 1 << 31)  # the worker is trusted; it caps program output
         self._frames: list = []
 
     def wait_ready(self) -> WorkerProcess:
@@ -139,24 +148,28 @@ class WorkerProcess:
         return self._frames.pop(0)
 
     def run(self, job: dict, on_test: Callable[[TestRun], bool] | None) -> JobResult:
+        """The job's results; with `on_test`, each output lives only during its call."""
         result = JobResult(layers=list(self.layers))
         started = time.monotonic()
-        budget = job["time_limit"] * len(job["inputs"]) + 30 + 5 * len(job["inputs"])
+        n = len(job["inputs"])
+        budget = (WALL_FACTOR * job["time_limit"] + 6) * n + 30
         self._send(encode({"op": "job"}, orjson.dumps(job)))
         stopped = False
         while True:
             header, body = self._next_frame(started + budget)
             if "done" in header:
                 break
-            if "expect" in header:
-                result.expects.append((header["expect"], body, header.get("error", "")))
-                continue
-            test = TestRun(header["i"], header["status"], header.get("error", ""), header.get("elapsed"), body,
-                           header.get("stderr", ""))
+            i = header.get("i")
+            if type(i) is not int or not 0 <= i < n:
+                raise WorkerDied(f"worker {self.index}: a result for test {i!r} of {n}")
+            test = TestRun(i, str(header.get("status")), str(header.get("error", "")), float(header.get("cpu") or 0),
+                           float(header.get("wall") or 0), body, str(header.get("stderr", "")))
             result.tests.append(test)
-            if on_test is not None and not stopped and on_test(test) is False:
-                stopped = True
-                self._send(encode({"op": "stop", "job": job["id"]}))
+            if on_test is not None:
+                if not stopped and on_test(test) is False:
+                    stopped = True
+                    self._send(encode({"op": "stop", "job": job["id"]}))
+                test.stdout = b""
         result.wall = time.monotonic() - started
         return result
 
@@ -222,7 +235,9 @@ class Sandbox:
     def run(self, job: dict, on_test: Callable[[TestRun], bool] | None = None) -> JobResult:
         """Run a job on the next idle worker. A worker that dies under a job
         (killed from outside: programs cannot reach it) is replaced and the job
-        runs again once; `on_test` then sees the re-run's results, by index."""
+        runs again once; `on_test` then sees the re-run's results, by index.
+        If `on_test` raises, the worker (mid-job) is replaced before the error
+        propagates."""
         job = {**job, "id": next(self._ids)}
         worker = self._idle.get()
         try:
@@ -235,6 +250,9 @@ class Sandbox:
                         result = JobResult(layers=worker.layers)
                         result.tests = [TestRun(0, "error", f"sandbox failure: {e}")]
                         return result
+                except BaseException:
+                    worker = self._replace(worker)
+                    raise
             raise AssertionError("unreachable")
         finally:
             self._idle.put(worker)

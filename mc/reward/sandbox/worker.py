@@ -1,39 +1,62 @@
-"""The sandbox worker: a small trusted process that forks one child per sample.
+"""The sandbox worker: a small trusted process that supervises one sandboxed process per job.
 
-Started by the controller (pool.py) with a scrubbed environment, it enters its
-namespaces once, pre-imports the modules competitive programs use, builds the
-Landlock ruleset and seccomp filter once, then serves jobs read from stdin
-(frames, see protocol.py). For each job it forks a child that applies the
-per-process layers and runs the harness, and supervises it: wall-clock deadline
-per test, frame caps, kill of the whole process group, re-fork for the
-remaining tests after a crash or early exit. It relays per-test results to the
-controller (stdout) and never sees an expected output.
+Started by the controller (pool.py) with a scrubbed environment. Once, at
+start: it pre-imports the modules competitive programs use, enters its
+namespaces (network, IPC, mount, pid; a user namespace when unprivileged),
+pivots into its private root (fsroot.py), builds the Landlock ruleset and the
+seccomp filter, and forks its zygote (zygote.py). Then it serves jobs read
+from stdin (frames, see protocol.py). For each job it mounts a fresh scratch,
+has the zygote fork the sandboxed process (which applies the per-process
+layers, `child_main`, and runs the harness), and supervises it:
+
+- it hands out one test at a time (input into the stdin memfd, then `go`);
+- it measures each test's CPU time itself, on the process's CPU clock, and
+  kills past the limit; a wall-clock cap (WALL_FACTOR x the limit) catches
+  programs that sleep or wait. A program's frames carry no time and start no
+  clock: the one `ready` frame comes before any program code runs; a second
+  one, or any frame out of turn, is a protocol violation;
+- it reads the program's stdout from the memfd, caps frames and outputs,
+  kills the process, re-forks for the remaining tests after a crash or an
+  early exit, and treats a missing frame as a failure (exit codes are never
+  verdicts);
+- for assert tests it runs two processes, the program and the test code
+  (remote.py), and only the test process's report counts.
+
+It relays per-test results to the controller (stdout) and never sees an
+expected output. Anything that goes wrong in a job (a bug, a broken zygote)
+is reported as that job's failure; the worker then carries on or exits, and
+the controller replaces it.
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
+import re
 import select
-import shutil
 import signal
 import sys
 import time
 
 import orjson
 
-from mc.reward.sandbox import layers
+from mc.reward.sandbox import fsroot, layers
 from mc.reward.sandbox.harness import Harness
 from mc.reward.sandbox.protocol import FrameError, FrameReader, read_frame, write_frame
+from mc.reward.sandbox.zygote import Zygote, ZygoteGone
 
 CMD_FD, RES_FD = 0, 1
 MAX_HEADER = 64 * 1024
-STARTUP_GRACE_S = 10.0  # fork, layers and compiling the program, before the per-test clock starts
-EXIT_GRACE_S = 1.0  # after the last frame, for the child to exit by itself
+STARTUP_GRACE_S = 10.0  # fork, layers and compiling the program (no program code runs yet)
+WALL_FACTOR, WALL_EXTRA_S = 3.0, 1.0  # wall-clock cap per test: for sleepers; CPU time is what is judged
+MIN_POLL_S, MAX_POLL_S = 0.002, 0.25
 STATUSES = {"ok", "error", "memory", "output_limit", "syntax_error"}
 SETUP_FAILED = 70  # the child's exit code when a layer could not be applied
 HARNESS_BROKEN = 71  # ... when the program broke the harness itself
+SCRATCH_MB, SCRATCH_INODES = 64, 4096
+CHILD_FDS = 7  # cmd, res, stdin, stdout, stderr, call-in, call-out (harness.CMD_FD ...)
+RULESET_FD = 200  # where the Landlock ruleset is parked, clear of the child's descriptors
+_PID_LINE = re.compile(rb"^Pid:\s*(\d+)", re.M)
 
 # What competitive programs import; loaded once here, shared by every fork.
 PREIMPORT = (
@@ -42,16 +65,28 @@ PREIMPORT = (
 ).split()
 
 
+class ProtocolViolation(Exception):
+    pass
+
+
 class Worker:
     def __init__(self, config: dict):
         self.config = config
         self.uid = config.get("uid")
-        self.scratch = config["scratch"]
         self.active: list[str] = ["rlimits", "pdeathsig"]
         self.missing: dict[str, str] = {}
         self.ruleset_fd = -1
         self.seccomp = None
+        self.private_root = False
+        self.scratch = config["scratch"]
         self._setup()
+        if "netns" in self.active:
+            try:
+                layers.enter_pid_namespace()
+                self.active.append("pidns")
+            except OSError as e:
+                self.missing["pidns"] = str(e)
+        self.zygote = Zygote(self._child_main)
 
     def _setup(self) -> None:
         for name in PREIMPORT:
@@ -61,19 +96,38 @@ class Worker:
         # Everything loaded so far is shared by every fork; keep the collector
         # off it so children do not copy those pages.
         gc.freeze()
+        # Built before the private root: libseccomp is found by running ldconfig.
+        if layers.seccomp_available():
+            try:
+                self.seccomp = layers.compiled_seccomp_filter()
+                self.active.append("seccomp")
+            except Exception as e:  # libseccomp errors come in several types
+                self.missing["seccomp"] = str(e)
+        else:
+            self.missing["seccomp"] = "libseccomp (pyseccomp) is not available"
+        self.procfd = os.open("/proc", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         try:
             self.active += layers.enter_namespaces()
         except OSError as e:
             self.missing["namespaces"] = str(e)
+        read_paths = self.config["read_paths"]
+        if "mountns" in self.active:
+            try:
+                fsroot.enter_root(self.config["root"], read_paths)
+                self.private_root, self.scratch = True, fsroot.SCRATCH
+                self.active.append("root")
+            except OSError as e:
+                self.missing["root"] = str(e)
         if self.uid is not None:
             self.active.append("uid")
         abi = layers.landlock_abi()
         if abi >= 1:
             try:
-                fd = layers.landlock_ruleset(self.config["read_paths"], [self.scratch], abi)
-                # Park it high, clear of the 0-3 the child's streams take.
-                self.ruleset_fd = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 100)
+                writable = fsroot.SANDBOX_DIR if self.private_root else self.scratch
+                fd = layers.landlock_ruleset(read_paths, [writable], abi)
+                os.dup2(fd, RULESET_FD)
                 os.close(fd)
+                self.ruleset_fd = RULESET_FD
                 self.active.append("landlock")
                 if abi >= 4:
                     self.active.append("landlock-net")
@@ -83,213 +137,445 @@ class Worker:
                 self.missing["landlock"] = str(e)
         else:
             self.missing["landlock"] = "the kernel offers no Landlock (or it is disabled)"
-        # A uid of our own cannot read a root-only interpreter (pyenv under
-        # /root); then it keeps CAP_DAC_READ_SEARCH, bounded by Landlock.
-        self.keep_read_search = (
-            self.uid is not None and self.ruleset_fd >= 0
-            and not all(layers.world_readable(p) for p in (sys.base_prefix, sys.prefix))
-        )
-        if self.uid is not None and not self.keep_read_search and not all(
-            layers.world_readable(p) for p in (sys.base_prefix, sys.prefix)
-        ):
-            self.missing["uid"] = "the interpreter is not readable by other users and Landlock is missing"
-        if layers.seccomp_available():
-            try:
-                self.seccomp = layers.compiled_seccomp_filter()
-                self.active.append("seccomp")
-            except Exception as e:  # libseccomp errors come in several types
-                self.missing["seccomp"] = str(e)
-        else:
-            self.missing["seccomp"] = "libseccomp (pyseccomp) is not available"
         self._settle()
 
     def _settle(self) -> None:
-        """What every child inherits, done once: the sandbox uid (the worker
-        itself drops to it; a child cannot signal or trace it: Landlock scoping,
-        seccomp, not dumpable), the scratch folder as working directory and
-        environment, ignored SIGXFSZ (a write past the output cap then fails
-        with EFBIG), unlimited int-to-str digits (big answers print, as on a
-        judge; the time limit bounds the cost)."""
+        """What every child inherits, done once: not dumpable, ignored SIGXFSZ (a
+        write past the output cap then fails with EFBIG), a scrubbed
+        environment, no import path the program can write to, unlimited
+        int-to-str digits (big answers print, as on a judge; the time limit
+        bounds the cost)."""
         layers.set_not_dumpable()
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-        os.chdir(self.scratch)
+        os.chdir("/")
         os.environ.clear()
         os.environ.update({"HOME": self.scratch, "TMPDIR": self.scratch, "LANG": "C.UTF-8", "PATH": "/usr/bin:/bin"})
         sys.set_int_max_str_digits(0)
-        if self.uid is not None:
-            layers.drop_privileges(self.uid, keep_read_search=self.keep_read_search)
+        sys.path[:] = [p for p in sys.path if p and os.path.isabs(p) and os.path.isdir(p)
+                       and not (p + "/").startswith(self.scratch.rstrip("/") + "/")
+                       and not (p + "/").startswith(fsroot.SANDBOX_DIR + "/")]
+        sys.path_importer_cache.clear()
 
-    # -- one job ----------------------------------------------------------------
+    # -- inside the sandboxed process ------------------------------------------------
 
-    def run_job(self, job: dict) -> None:
-        n = len(job["inputs"])
-        start = 0
-        while start < n:
-            start, stop = self._run_child(job, start)
-            if stop:
-                break
-        self._clean_scratch()
-        write_frame(RES_FD, {"done": job["id"]})
-
-    def _run_child(self, job: dict, start: int) -> tuple[int, bool]:
-        out_fd, err_fd = os.memfd_create("stdout"), os.memfd_create("stderr")
-        read_end, write_end = os.pipe()
-        memory = job["memory_mb"] * 2**20 + _address_space()
-        pid = layers.fork()
-        if pid == 0:  # the child: never returns
-            code = SETUP_FAILED
-            try:
-                self._child_setup(job, start, out_fd, err_fd, write_end, memory)
-                code = HARNESS_BROKEN
-                Harness(job).run(start)
-                code = 0
-            except BaseException:
-                import traceback
-
-                what = "sandbox setup failed" if code == SETUP_FAILED else "the program broke the test harness"
-                try:
-                    os.write(2, f"{what}:\n{traceback.format_exc()}".encode())
-                except OSError:
-                    pass
-            finally:
-                os._exit(code)
-        os.close(write_end)
+    def _child_main(self, spec: dict, fds: list[int]) -> None:
+        """Runs in the freshly forked process (never returns)."""
+        code = SETUP_FAILED
         try:
-            return self._supervise(job, pid, start, read_end, out_fd, err_fd)
-        finally:
-            for fd in (read_end, out_fd, err_fd):
-                os.close(fd)
+            self._child_setup(spec, fds)
+            code = HARNESS_BROKEN
+            Harness().run()
+            code = 0
+        except BaseException:
+            import traceback
 
-    def _child_setup(self, job: dict, start: int, out_fd: int, err_fd: int, result_fd: int, memory: int) -> None:
-        """Per child: streams, limits, Landlock, seccomp (the rest was done once in the worker)."""
+            what = "sandbox setup failed" if code == SETUP_FAILED else "the program broke the test harness"
+            try:
+                os.write(2, f"{what}:\n{traceback.format_exc()}".encode())
+            except OSError:
+                pass
+        finally:
+            os._exit(code)
+
+    def _child_setup(self, spec: dict, fds: list[int]) -> None:
+        """Per process: descriptors, limits, uid, Landlock, seccomp (the rest was done once)."""
         layers.die_with_parent()
-        devnull = os.open("/dev/null", os.O_RDONLY)
-        os.dup2(devnull, 0)
-        os.dup2(out_fd, 1)
-        os.dup2(err_fd, 2)
-        os.dup2(result_fd, 3)
-        # Close everything else (close_range(2) underneath: one system call).
-        if self.ruleset_fd >= 0:
-            os.closerange(4, self.ruleset_fd)
-            os.closerange(self.ruleset_fd + 1, 1 << 20)
-        else:
-            os.closerange(4, 1 << 20)
-        tests_left = len(job["inputs"]) - start
+        base = 100  # harness.CMD_FD
+        moved = [os.dup(fd) if fd < base + CHILD_FDS else fd for fd in fds]  # out of the way of the targets
+        for k, fd in enumerate(moved):
+            os.dup2(fd, base + k)
+        for k, fd in enumerate((base + 2, base + 3, base + 4)):  # stdin, stdout, stderr
+            os.dup2(fd, k)
+        with os.fdopen(os.open("self/statm", os.O_RDONLY, dir_fd=self.procfd)) as f:
+            address_space = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        keep = [0, 1, 2, *range(base, base + len(fds))] + ([self.ruleset_fd] if self.ruleset_fd >= 0 else [])
+        _close_all_but(keep)
+        os.chdir(spec["cwd"])
         layers.set_rlimits(
-            memory_bytes=memory,
-            cpu_seconds=int(job["time_limit"] * tests_left + STARTUP_GRACE_S) + 1,
-            file_bytes=job["output_limit"],
+            memory_bytes=spec["memory"] + address_space,
+            cpu_seconds=spec["cpu_s"],
+            file_bytes=spec["file_bytes"],
             open_files=128,
             processes=64 if self.uid is not None else None,
         )
+        if self.uid is not None:
+            layers.drop_privileges(self.uid)
+        elif "userns" in self.active:
+            layers.drop_capabilities()
         if self.ruleset_fd >= 0:
             layers.restrict_landlock(self.ruleset_fd)
             os.close(self.ruleset_fd)
         if self.seccomp is not None:
             self.seccomp.load()
 
-    def _supervise(self, job, pid, start, read_end, out_fd, err_fd) -> tuple[int, bool]:
-        """Relay the child's frames; returns (next test to run, stop the job)."""
+    # -- jobs -------------------------------------------------------------------
+
+    def run_job(self, job: dict) -> None:
+        """One job's frames, then `done`. Our own failures (a broken zygote, no
+        memory for a memfd) propagate: the worker exits, and the controller
+        replaces it and runs the job again."""
+        if job["kind"] == "assert":
+            self._run_assert(job)
+        else:
+            self._run_tests(job)
+        write_frame(RES_FD, {"done": job["id"]})
+
+    def _child(self, payload: dict, job: dict, tests_left: int, extra_fds=(), cwd: str | None = None) -> Child:
+        if self.private_root:
+            fsroot.fresh_scratch(self.uid if self.uid is not None else os.getuid(), SCRATCH_MB, SCRATCH_INODES)
+        else:
+            _clean_host_scratch(self.scratch)
+        spec = {"memory": job["memory_mb"] * 2**20, "file_bytes": job["output_limit"], "cwd": cwd or self.scratch,
+                "cpu_s": int(job["time_limit"] * tests_left + STARTUP_GRACE_S) + 1}
+        return Child(self, payload, spec, job["output_limit"], list(extra_fds))
+
+    def host_pid(self, pidfd: int) -> int:
+        fd = os.open(f"self/fdinfo/{pidfd}", os.O_RDONLY, dir_fd=self.procfd)
+        try:
+            info = os.read(fd, 4096)
+        finally:
+            os.close(fd)
+        match = _PID_LINE.search(info)
+        if not match:
+            raise OSError(f"no pid in the pidfd's fdinfo: {info[:200]!r}")
+        return int(match.group(1))
+
+    def _run_tests(self, job: dict) -> None:
+        n = len(job["inputs"])
+        start = 0
+        while start < n:
+            payload = {"kind": job["kind"], "code": job["code"], "fn_name": job.get("fn_name"),
+                       "output_limit": job["output_limit"], "start": start}
+            child = self._child(payload, job, n - start)
+            try:
+                start, stop = self._supervise(job, child, start)
+            finally:
+                child.finish()
+            if stop:
+                break
+
+    def _stopped(self, job: dict) -> bool:
+        """Whether the controller asked to stop this job (its verdict is known)."""
+        command = read_frame(CMD_FD, MAX_HEADER, 0)
+        if command is None:  # the controller is gone
+            raise SystemExit(0)
+        return command[0].get("op") == "stop" and command[0].get("job") == job["id"]
+
+    def _supervise(self, job: dict, child: Child, start: int) -> tuple[int, bool]:
+        """Run tests start.. on one process; returns (next test to run, stop the job)."""
         n, limit, fail_fast = len(job["inputs"]), job["time_limit"], job["fail_fast"]
-        reader = FrameReader(MAX_HEADER, job["output_limit"] + 1024)
-        expected = start
-        deadline = time.monotonic() + limit + STARTUP_GRACE_S
-        os.set_blocking(read_end, False)
+        wall_cap = WALL_FACTOR * limit + WALL_EXTRA_S
+        i, running = start, False
+        deadline = time.monotonic() + STARTUP_GRACE_S
+        cpu0 = wall0 = 0.0
+
+        def begin(k: int) -> None:
+            nonlocal cpu0, wall0
+            if not child.go(k, job["inputs"][k].encode("utf-8", "surrogateescape")):
+                raise ProtocolViolation("the program closed or flooded its command pipe")
+            cpu0, wall0 = child.cpu(), time.monotonic()
+
+        def lost(status: str, error: str) -> tuple[int, bool]:
+            child.kill()
+            self._report(job, child, i, status, error, child.cpu() - cpu0 if running else 0.0,
+                         time.monotonic() - wall0 if running else 0.0, lost=True)
+            return i + 1, fail_fast and status != "ok"
+
+        try:
+            while True:
+                now = time.monotonic()
+                if running:
+                    used = child.cpu() - cpu0
+                    if used > limit:
+                        return lost("timeout", f"CPU time limit {limit:g} s exceeded")
+                    if now - wall0 > wall_cap:
+                        return lost("timeout", f"wall-clock limit {wall_cap:g} s exceeded (the program used "
+                                               f"{used:.2f} s of CPU: it slept or waited)")
+                    timeout = min(wall0 + wall_cap - now, max(MIN_POLL_S, min(MAX_POLL_S, (limit - used) / _cores())))
+                else:
+                    if now > deadline:
+                        return lost("timeout", f"compiling the program took over {STARTUP_GRACE_S:g} s")
+                    timeout = deadline - now
+                ready, _, _ = select.select([child.res_r, CMD_FD], [], [], max(timeout, 0))
+                if CMD_FD in ready and self._stopped(job):
+                    return n, True
+                if child.res_r not in ready:
+                    continue
+                for header, body in child.read():
+                    if not running:
+                        if header == {"ready": True}:
+                            running = True
+                            begin(i)
+                            continue
+                        result = _result(header, i)
+                        if result and result[0] == "syntax_error":
+                            self._report(job, child, i, *result, 0.0, 0.0, body=b"")
+                            return n, True
+                        raise ProtocolViolation("unexpected frame before the program started")
+                    result = _result(header, i)
+                    if result is None or result[0] == "syntax_error":
+                        raise ProtocolViolation("unexpected frame")
+                    status, error = result
+                    cpu, wall = child.cpu() - cpu0, time.monotonic() - wall0
+                    if cpu > limit:
+                        status, error = "timeout", f"CPU time limit {limit:g} s exceeded ({cpu:.2f} s)"
+                    self._report(job, child, i, status, error, cpu, wall, body=body)
+                    i += 1
+                    if fail_fast and status != "ok":
+                        return n, True
+                    if i >= n:
+                        return n, False
+                    begin(i)
+                if child.eof:  # it exited or died before reporting test i
+                    code = child.reap()
+                    status, error = _exit_status(code)
+                    if not running and status == "ok":
+                        status, error = "error", "the sandboxed process ended before the program started"
+                    return lost(status, error)
+        except ProtocolViolation as e:
+            return lost("error", f"protocol violation: {e}")
+
+    def _run_assert(self, job: dict) -> None:
+        """The program and the test code in two processes; the test process's frame is the result."""
+        t2s_r, t2s_w = os.pipe()
+        s2t_r, s2t_w = os.pipe()
+        common = {"output_limit": job["output_limit"]}
+        try:
+            solution = self._child({"kind": "solution", "code": job["code"], "imports": job.get("imports", ""), **common},
+                                   job, 1, extra_fds=[t2s_r, s2t_w])
+        except BaseException:
+            for fd in (s2t_r, t2s_w):
+                os.close(fd)
+            raise
+        try:
+            tests = self._child({"kind": "tests", "code": job["test_code"], **common}, job, 1,
+                                extra_fds=[s2t_r, t2s_w], cwd=fsroot.SANDBOX_DIR if self.private_root else "/")
+        except BaseException:
+            solution.finish()
+            raise
+        try:
+            self._supervise_assert(job, solution, tests)
+        finally:
+            tests.finish()
+            solution.finish()
+
+    def _supervise_assert(self, job: dict, solution: Child, tests: Child) -> None:
+        limit = job["time_limit"]
+        wall_cap = WALL_FACTOR * limit + WALL_EXTRA_S
+        ready: set[int] = set()
+        deadline = time.monotonic() + STARTUP_GRACE_S
+        running, cpu0, wall0 = False, 0.0, 0.0
+        cpu = lambda: solution.cpu() + tests.cpu()  # noqa: E731 - both count, as in one process
+
+        def report(status: str, error: str, who: Child) -> None:
+            self._report(job, who, 0, status, error, cpu() - cpu0 if running else 0.0,
+                         time.monotonic() - wall0 if running else 0.0, body=b"", stderr_from=solution)
+
         while True:
-            timeout = deadline - time.monotonic()
-            if timeout <= 0:
-                if expected >= n:  # all reported; it just will not exit
-                    _kill(pid)
-                    return n, False
-                self._report_lost(job, pid, expected, "timeout", f"time limit {limit:g} s exceeded", out_fd, err_fd, killed=True)
-                return expected + 1, fail_fast
-            ready, _, _ = select.select([read_end, CMD_FD], [], [], timeout)
-            if CMD_FD in ready:
-                command = read_frame(CMD_FD, MAX_HEADER, 0)
-                if command is None:  # the controller is gone
-                    _kill(pid)
-                    raise SystemExit(0)
-                if command[0].get("op") == "stop" and command[0].get("job") == job["id"]:
-                    _kill(pid)
-                    return n, True
-            if read_end not in ready:
-                continue
+            now = time.monotonic()
+            if running:
+                used = cpu() - cpu0
+                if used > limit:
+                    return report("timeout", f"CPU time limit {limit:g} s exceeded", solution)
+                if now - wall0 > wall_cap:
+                    return report("timeout", f"wall-clock limit {wall_cap:g} s exceeded (CPU {used:.2f} s: "
+                                             "the program slept or waited)", solution)
+                timeout = min(wall0 + wall_cap - now, max(MIN_POLL_S, min(MAX_POLL_S, (limit - used) / _cores())))
+            else:
+                if now > deadline:
+                    return report("timeout", f"compiling took over {STARTUP_GRACE_S:g} s", solution)
+                timeout = deadline - now
+            watched = [c.res_r for c in (solution, tests) if not c.eof]
+            readable, _, _ = select.select(watched, [], [], max(timeout, 0))
+            for who in (solution, tests):
+                if who.res_r not in readable:
+                    continue
+                try:
+                    frames = who.read()
+                except ProtocolViolation as e:
+                    return report("error", f"protocol violation: {e}", who)
+                for header, body in frames:
+                    if not running and header == {"ready": True} and id(who) not in ready:
+                        ready.add(id(who))
+                        if len(ready) == 2:
+                            running = True
+                            if not (solution.go(0, b"") and tests.go(0, b"")):
+                                return report("error", "protocol violation: a command pipe was closed", solution)
+                            cpu0, wall0 = cpu(), time.monotonic()
+                        continue
+                    result = _result(header, 0)
+                    if who is solution:
+                        if result and result[0] == "syntax_error" and not running:
+                            return report(*result, solution)
+                        return report("error", "protocol violation: the program wrote on the result channel", solution)
+                    if result is None or (running and result[0] == "syntax_error"):
+                        return report("error", "protocol violation: unexpected frame from the test process", tests)
+                    if result[0] == "syntax_error":
+                        return report("error", f"the test code does not compile: {result[1]}", tests)
+                    status, error = result
+                    if cpu() - cpu0 > limit:
+                        status, error = "timeout", f"CPU time limit {limit:g} s exceeded"
+                    return report(status, error, tests)
+            if tests.eof:
+                status, error = _exit_status(tests.reap())
+                if status == "ok":
+                    status, error = "error", "the test process ended without a result"
+                return report(status, f"{error} (test process)", tests)
+            if solution.eof and not running:
+                status, error = _exit_status(solution.reap())
+                return report("error" if status == "ok" else status, f"the program ended before the tests: {error}", solution)
+
+    def _report(self, job, child: Child, i, status, error, cpu, wall, body=b"", lost=False, stderr_from=None) -> None:
+        if job["kind"] == "stdin" and (lost or status != "syntax_error"):
+            body = child.stdout(job["output_limit"])
+            if status == "ok" and child.stdout_size() >= job["output_limit"]:
+                status, error = "output_limit", "output limit exceeded"
+        header = {"i": i, "status": status, "error": error[:1000], "cpu": round(max(cpu, 0.0), 6),
+                  "wall": round(max(wall, 0.0), 6), "stderr": (stderr_from or child).stderr_tail()}
+        write_frame(RES_FD, header, body)
+
+
+class Child:
+    """The worker's side of one sandboxed process: its pipes, memfds, pid and CPU clock."""
+
+    def __init__(self, worker: Worker, payload: dict, spec: dict, output_limit: int, extra_fds: list[int]):
+        self.worker = worker
+        self.stdin, self.out, self.err = (os.memfd_create(name) for name in ("stdin", "stdout", "stderr"))
+        cmd_r, self.cmd_w = os.pipe()
+        self.res_r, res_w = os.pipe()
+        _fill(self.stdin, orjson.dumps(payload))
+        fds = [cmd_r, res_w, os.dup(self.stdin), os.dup(self.out), os.dup(self.err), *extra_fds]
+        try:
+            self.nspid, self.pidfd = worker.zygote.spawn(spec, fds)
+        except BaseException:
+            for fd in (self.stdin, self.out, self.err, self.cmd_w, self.res_r):
+                os.close(fd)
+            raise
+        self.pid = worker.host_pid(self.pidfd)
+        self._clock = (~self.pid << 3) | 2  # the process's CPU-time clock (all its threads)
+        os.set_blocking(self.cmd_w, False)
+        os.set_blocking(self.res_r, False)
+        self.reader = FrameReader(MAX_HEADER, output_limit + 65536)
+        self.eof = False
+        self._cpu = 0.0
+        self._status: int | None = None
+
+    def cpu(self) -> float:
+        """CPU seconds used so far (the last reading once the process is gone)."""
+        if not self.eof and self._status is None:
             try:
-                data = os.read(read_end, 1 << 20)
+                self._cpu = time.clock_gettime(self._clock)
+            except OSError:
+                pass
+        return self._cpu
+
+    def go(self, i: int, data: bytes) -> bool:
+        """Put test i's input in place and tell the process to run it."""
+        _fill(self.stdin, data)
+        frame = _encode_go(i)
+        try:
+            return os.write(self.cmd_w, frame) == len(frame)
+        except (BlockingIOError, BrokenPipeError):
+            return False
+
+    def read(self) -> list[tuple[dict, bytes]]:
+        frames = []
+        while True:
+            try:
+                data = os.read(self.res_r, 1 << 20)
             except BlockingIOError:
-                continue
-            if not data:  # the child exited or died
-                if expected >= n:
-                    _reap(pid)
-                    return n, False
-                status, error = _exit_status(_reap(pid))
-                self._report_lost(job, pid, expected, status, error, out_fd, err_fd, killed=False)
-                return expected + 1, fail_fast and status != "ok"
+                return frames
+            if not data:
+                self.cpu()
+                self.eof = True
+                return frames
             try:
-                frames = reader.feed(data)
+                frames.extend(self.reader.feed(data))
             except FrameError as e:
-                self._report_lost(job, pid, expected, "error", f"protocol violation: {e}", out_fd, err_fd, killed=True)
-                return expected + 1, fail_fast
-            for header, body in frames:
-                if header.get("ready") is True and expected == start:
-                    deadline = time.monotonic() + limit
-                    continue
-                if "expect" in header:
-                    write_frame(RES_FD, {"expect": _int(header.get("expect")), "error": str(header.get("error", ""))[:300]}, body)
-                    continue
-                if header.get("i") != expected or header.get("status") not in STATUSES:
-                    self._report_lost(job, pid, expected, "error", "protocol violation: unexpected frame", out_fd, err_fd, killed=True)
-                    return expected + 1, fail_fast
-                header = {"i": expected, "status": header["status"], "error": str(header.get("error", ""))[:1000],
-                          "elapsed": _float(header.get("elapsed")), "stderr": _tail(err_fd)}
-                write_frame(RES_FD, header, body)
-                expected += 1
-                if header["status"] == "syntax_error" or (fail_fast and header["status"] != "ok"):
-                    _kill(pid)
-                    return n, True
-                deadline = time.monotonic() + (limit if expected < n else EXIT_GRACE_S)
+                raise ProtocolViolation(str(e)) from None
 
-    def _report_lost(self, job, pid, i, status, error, out_fd, err_fd, killed: bool) -> None:
-        """A test whose frame never came: report what the child left behind."""
-        if killed:
-            _kill(pid)
-        size = os.fstat(out_fd).st_size
-        body = os.pread(out_fd, min(size, job["output_limit"]), 0) if job["kind"] == "stdin" else b""
-        if status == "ok" and size >= job["output_limit"]:
-            status, error = "output_limit", "output limit exceeded"
-        write_frame(RES_FD, {"i": i, "status": status, "error": error, "elapsed": None, "stderr": _tail(err_fd), "lost": True}, body)
+    def stdout_size(self) -> int:
+        return os.fstat(self.out).st_size
 
-    def _clean_scratch(self) -> None:
-        for name in os.listdir(self.scratch):
-            _remove(os.path.join(self.scratch, name))
+    def stdout(self, cap: int) -> bytes:
+        return os.pread(self.out, min(self.stdout_size(), cap), 0)
+
+    def stderr_tail(self, n: int = 2000) -> str:
+        size = os.fstat(self.err).st_size
+        return os.pread(self.err, min(size, n), max(0, size - n)).decode("utf-8", "replace")
+
+    def kill(self) -> None:
+        if self._status is None:
+            try:
+                signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+            except OSError:
+                pass
+
+    def reap(self) -> int:
+        """Kill (if still running) and reap; returns the wait status."""
+        if self._status is None:
+            self.cpu()
+            if not self.eof:
+                self.kill()
+            status = self.worker.zygote.exit_status(self.nspid, timeout=10)
+            if status is None:
+                raise ZygoteGone("the zygote did not report a child's exit")
+            self._status = status
+        return self._status
+
+    def finish(self) -> int:
+        """Reap, then close our descriptors; returns the wait status."""
+        status = self.reap()
+        if self.pidfd >= 0:
+            for fd in (self.stdin, self.out, self.err, self.cmd_w, self.res_r, self.pidfd):
+                os.close(fd)
+            self.pidfd = -1
+        return status
 
 
 # --- small helpers ------------------------------------------------------------
 
-def _address_space() -> int:
-    """This process's mapped size: the child inherits it, so its memory limit adds to it."""
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+def _encode_go(i: int) -> bytes:
+    from mc.reward.sandbox.protocol import encode
+
+    return encode({"op": "go", "i": i})
 
 
-def _kill(pid: int) -> None:
-    # The child cannot make processes (seccomp), so the pid is all there is.
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    _reap(pid)
+def _fill(fd: int, data: bytes) -> None:
+    os.ftruncate(fd, 0)
+    view, offset = memoryview(data), 0
+    while offset < len(view):
+        offset += os.pwrite(fd, view[offset:], offset)
 
 
-def _reap(pid: int) -> int:
-    try:
-        return os.waitpid(pid, 0)[1]
-    except ChildProcessError:
-        return 0
+def _result(header: dict, i: int) -> tuple[str, str] | None:
+    """(status, error) of a well-formed result frame for test i, else None."""
+    if type(header.get("i")) is not int or header["i"] != i:
+        return None
+    status, error = header.get("status"), header.get("error", "")
+    if type(status) is not str or status not in STATUSES or type(error) is not str:
+        return None
+    return status, error
+
+
+_CORES = os.cpu_count() or 1
+
+
+def _cores() -> int:
+    return _CORES
+
+
+def _close_all_but(keep: list[int]) -> None:
+    low = 0
+    for fd in sorted(set(keep)):
+        if fd > low:
+            os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, 1 << 20)
 
 
 def _exit_status(status: int) -> tuple[str, str]:
-    """How a child that sent no frame for its test ended."""
+    """How a process that sent no frame for its test ended."""
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
         if sig == signal.SIGXCPU:
@@ -303,31 +589,30 @@ def _exit_status(status: int) -> tuple[str, str]:
     return ("ok", "") if code == 0 else ("error", f"exit code {code}")
 
 
-def _tail(fd: int, n: int = 2000) -> str:
-    size = os.fstat(fd).st_size
-    return os.pread(fd, min(size, n), max(0, size - n)).decode("utf-8", "replace")
+def _clean_host_scratch(path: str) -> None:
+    """Without a private root: empty the scratch folder on the host. Never
+    follows a link (lstat decides, and the program is dead, so nothing races);
+    iterative, so depth cannot exhaust the stack or descriptors."""
+    import stat
 
-
-def _int(value) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else -1
-
-
-def _float(value) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-
-
-def _remove(path: str) -> None:
-    try:
-        if os.path.isdir(path) and not os.path.islink(path):
-            for root, dirs, _ in os.walk(path):
-                for d in dirs:
-                    os.chmod(os.path.join(root, d), 0o700)
-            os.chmod(path, 0o700)
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            os.unlink(path)
-    except OSError:
-        pass
+    os.chmod(path, 0o700)
+    stack = [(os.path.join(path, name), False) for name in os.listdir(path)]
+    while stack:
+        entry, emptied = stack.pop()
+        try:
+            mode = os.lstat(entry).st_mode
+            if not stat.S_ISDIR(mode):
+                os.unlink(entry)
+            elif emptied:
+                os.rmdir(entry)
+            else:
+                os.chmod(entry, 0o700)
+                stack.append((entry, True))
+                stack.extend((os.path.join(entry, name), False) for name in os.listdir(entry))
+        except FileNotFoundError:
+            pass
+    if os.listdir(path):
+        raise OSError(f"could not empty the scratch folder {path}")
 
 
 def main() -> None:
@@ -344,13 +629,18 @@ def main() -> None:
     # this process has a single thread.
     assert threading.active_count() == 1, "the sandbox worker must stay single-threaded"
     write_frame(RES_FD, {"ready": True, "layers": worker.active, "missing": worker.missing})
-    while True:
-        frame = read_frame(CMD_FD, MAX_HEADER, 1 << 31)
-        if frame is None:
-            return
-        header, body = frame
-        if header.get("op") == "job":
-            worker.run_job(orjson.loads(body))
+    try:
+        while True:
+            frame = read_frame(CMD_FD, MAX_HEADER, 1 << 31)
+            if frame is None:
+                return
+            header, body = frame
+            if header.get("op") == "job":
+                worker.run_job(orjson.loads(body))
+    except (OSError, ZygoteGone, FrameError, ValueError, KeyError) as e:
+        # One line for the log; the controller sees us exit and starts a new worker.
+        print(f"mc sandbox worker {os.getpid()}: {type(e).__name__}: {e}", file=sys.stderr)
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":
