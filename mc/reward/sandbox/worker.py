@@ -271,9 +271,9 @@ class Worker:
 
         def begin(k: int) -> None:
             nonlocal cpu0, wall0
+            cpu0, wall0 = child.cpu(), time.monotonic()  # before `go`: the test may start at once on another core
             if not child.go(k, job["inputs"][k].encode("utf-8", "surrogateescape")):
                 raise ProtocolViolation("the program closed or flooded its command pipe")
-            cpu0, wall0 = child.cpu(), time.monotonic()
 
         def lost(status: str, error: str) -> tuple[int, bool]:
             child.kill()
@@ -399,9 +399,9 @@ class Worker:
                         ready.add(id(who))
                         if len(ready) == 2:
                             running = True
+                            cpu0, wall0 = cpu(), time.monotonic()
                             if not (solution.go(0, b"") and tests.go(0, b"")):
                                 return report("error", "protocol violation: a command pipe was closed", solution)
-                            cpu0, wall0 = cpu(), time.monotonic()
                         continue
                     result = _result(header, 0)
                     if who is solution:
