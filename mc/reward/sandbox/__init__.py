@@ -1,34 +1,56 @@
 """The sandbox: the one place untrusted model code runs.
 
-Design (after ../shared/SANDBOX.md): the controller (pool.py, in the mc
-process) keeps every expected output and compares; it starts N worker
-processes (worker.py) with a scrubbed environment. Each worker enters empty
-network and IPC namespaces once, drops to a uid of its own, pre-imports the
-usual competitive-programming modules, and forks one child per sample. The
-child, before running anything (layers.py):
+The invariant: nothing a program writes or does changes its own limits or
+verdict, what later samples see, the workers or the controller; the
+controller survives any sample, and the same program gets the same verdict
+however busy the machine is. Under RL the policy is the judge's adversary, so
+each layer below says what it guarantees, and tests/reward/test_sandbox_*.py
+attack each one.
 
-- gets stdin/stdout/stderr on memfds, closes every other descriptor;
-- rlimits: address space, CPU seconds, file size (= output cap), open files,
-  processes (threads) per uid, no core files;
-- dies with its worker (PR_SET_PDEATHSIG); the worker is not dumpable;
-- Landlock: read-only on the interpreter's library folders and a few devices,
-  read-write only on its scratch folder; no TCP bind/connect; no abstract unix
-  sockets or signals outside its domain (kernel ABI >= 6);
-- seccomp deny-list: exec, fork/vfork/non-thread clone, sockets, ptrace,
-  process_vm_*, mount/unshare/setns, bpf, io_uring, keyrings, setuid family,
-  kill(-1)/other groups;
-- compiles the program itself and runs each test (harness.py) with fresh
-  streams and restored builtins, reporting only outputs over a framed pipe.
+Processes (one module each):
 
-The worker enforces wall-clock deadlines per test, caps frames and outputs,
-kills the child, re-forks for the remaining tests after a crash, and treats a
-missing frame as a failure; exit codes are never verdicts. Call results cross
-as plain JSON (no custom objects, no subclasses), so `__eq__` tricks have
-nothing to act on.
+- controller (pool.py, in the mc process): keeps every expected output and
+  compares (judge.py); it sends workers only code, inputs and limits, holds no
+  program output beyond the comparison of one test, and replaces a worker that
+  dies, hangs or whose job it interrupted;
+- worker (worker.py): started with a scrubbed environment; once, it enters
+  network, IPC and mount namespaces (plus a user namespace when
+  unprivileged), pivots into a private read-only root (fsroot.py), builds the
+  Landlock ruleset and the seccomp filter, and forks its zygote. Per job it
+  mounts a fresh scratch, hands out one test at a time, measures each test's
+  CPU time itself on the process's CPU clock (a wall-clock cap catches
+  sleepers), reads stdout from the memfd, caps frames and outputs, kills and
+  re-forks after a crash; exit codes and the program's own frames are never
+  trusted for time or verdict;
+- zygote (zygote.py): pid 1 of the worker's pid namespace; forks every
+  sandboxed process from a memory that never held a job, so no program sees
+  what the worker held before (other samples' code, outputs, checker answers);
+- sandboxed process (layers applied in worker._child_setup, then harness.py):
+  stdin/stdout/stderr on memfds, every other descriptor closed; rlimits
+  (address space, CPU seconds as a backstop, file size = output cap, open
+  files, threads); a uid of its own (as root) or no capabilities (in a user
+  namespace), so the worker and zygote are out of reach of signals, prlimit,
+  nice, affinity; dies with the zygote; Landlock: reads only the library
+  folders, writes only beneath /sandbox, no TCP, no abstract unix sockets or
+  signals outside its domain; seccomp deny-list: exec, fork, sockets, ptrace,
+  process_vm, namespaces and mounts, bpf, io_uring, keyrings, SysV IPC, POSIX
+  message queues, memfds, inotify/fanotify, file locks, other processes'
+  limits and scheduling;
+- assert tests (remote.py): the program and the test code run in two such
+  processes; the test process runs only the test code on plain data, so the
+  program can neither skip, bend nor read the asserts.
 
-What it does not isolate: CPU caches and timing side channels; the kernel
-itself (a kernel exploit reachable through the allowed system calls escapes);
-reads of the interpreter's own library files (allowed by design). Without
-Landlock or seccomp (old kernels, some containers) the worker reports the
-missing layers, and `Sandbox(isolation="full")` refuses to start.
+The private root shows only the interpreter's library folders, a few devices
+and /sandbox/scratch (a size- and inode-capped tmpfs, new for every job): no
+/proc, /sys, /tmp, home folders, data or repository, so host files cannot be
+read, listed, statted or watched, and nothing a program leaves (files, links,
+modes, xattrs, planted modules) reaches a later sample.
+
+What it does not isolate: CPU caches and timing side channels (including
+between samples running at the same time on other workers); the kernel itself
+(a kernel exploit reachable through the allowed system calls escapes); reads
+of the interpreter's own library files (allowed by design). Without Landlock,
+seccomp or namespaces (old kernels, some containers) the worker reports the
+missing layers in every record's `isolation`, and `Sandbox(isolation="full")`
+refuses to start.
 """
