@@ -19,18 +19,26 @@ def cmp(got: str, expected: str, **rules) -> str | None:
         ("1 2  \r\n3\n\n\n", "1 2\n3\n", "whitespace"),  # trailing spaces, CRLF, blank lines
         ("1   2\n3\n", "1 2\n3\n", "tokens"),  # inner spacing
         ("1\t2\n", "1 2\n", "tokens"),
-        ("0.3333333\n", "0.333333333\n", "float"),  # |diff| < 1e-6
-        ("0.5\n", "0.500000000\n", "float"),
+        ("0.5\n", "0.500000000\n", "decimal"),  # equal in exact value
+        ("1e-7\n", "0.0000001\n", "decimal"),
+        ("0.3333333\n", "0.333333333\n", None),  # close, but no statement tolerance: no default one
         ("2.0000001 7\n", "2 7\n", None),  # the expected 2 is an integer: compared as text
-        ("1e-7\n", "0.0000001\n", "float"),
     ],
 )
 def test_chain_methods(got, expected, method):
     assert cmp(got, expected) == method
 
 
+def test_tolerance_only_where_the_statement_grants_one():
+    assert cmp("0.3333333\n", "0.333333333\n", float_tol=1e-6) == "float"  # |diff| < 1e-6
+    assert cmp("0.5\n", "0.500000000\n", float_tol=1e-6) == "decimal"  # exact value: no tolerance needed
+    assert cmp("1234567\n", "1234567.5\n") is None  # within 1e-6 relative, but nothing granted it
+    assert cmp("2.0000001 7\n", "2 7\n", float_tol=1e-6) is None  # integers as text even then
+
+
 def test_relative_tolerance_applies_to_large_values():
-    assert cmp("100000000.5\n", "100000000.4\n") == "float"  # 0.1 <= 1e-6 * 1e8 = 100
+    assert cmp("100000000.5\n", "100000000.4\n", float_tol=1e-6) == "float"  # 0.1 <= 1e-6 * 1e8 = 100
+    assert cmp("100000000.5\n", "100000000.4\n", float_tol=1e-6, float_tol_kind="absolute") is None
 
 
 @pytest.mark.parametrize(
@@ -67,9 +75,10 @@ def test_case_and_order_only_where_the_statement_grants_them():
     assert cmp("1 1 2\n", "1 2 2\n", unordered=True) is None  # multisets, not sets
 
 
-def test_statement_tolerance_overrides_the_default():
+def test_statement_tolerance_is_the_only_tolerance():
     assert cmp("0.33\n", "0.333333\n", float_tol=1e-2) == "float"
     assert cmp("0.3333\n", "0.333333\n", float_tol=1e-9) is None
+    assert cmp("0.3333\n", "0.333333\n") is None
 
 
 def test_numbers_close_by_hand():
@@ -79,6 +88,8 @@ def test_numbers_close_by_hand():
     assert numbers_close("2000001", "2000000.0", 1e-6)
     assert not numbers_close("2000001", "2000000", 1e-6)  # integer expected: text only
     assert not numbers_close("abc", "1.5", 1e-6)
+    assert not numbers_close("1.0000005", "1.0")  # no tolerance given: exact value only
+    assert numbers_close("1.00", "1.0")
 
 
 def val(got: str, expected: str, **rules) -> str | None:
@@ -91,8 +102,10 @@ def val(got: str, expected: str, **rules) -> str | None:
         ("[1, 2]", "[1, 2]", "exact"),
         ("[1,2]", "[1, 2]", "json"),
         ('{"b": 1, "a": 2}', '{"a": 2, "b": 1}', "json"),
-        ("0.30000000000000004", "0.3", "float"),
-        ("[0.5, 1]", "[0.50000001, 1]", "float"),
+        ("0.30000000000000004", "0.3", None),  # no statement tolerance: floats exactly
+        ("[0.5, 1]", "[0.50000001, 1]", None),
+        ("2", "2.0", "decimal"),  # an integer of equal value for an expected float
+        ("[0.5, 1]", "[0.5, 1]", "exact"),
         ("true", "true", "exact"),
         ("[1, 2]", "[1, 2, 3]", None),
         ("1.0", "1", None),  # integers exact
@@ -110,6 +123,9 @@ def test_value_chain(got, expected, method):
 
 
 def test_value_rules():
+    assert val("0.30000000000000004", "0.3", float_tol=1e-9) == "float"
+    assert val("[0.5, 1]", "[0.50000001, 1]", float_tol=1e-6) == "float"
+    assert val("[0.5, 1.0]", "[0.50000001, 1]", float_tol=1e-6) is None  # the integer stays exact
     assert val("[2, 1]", "[1, 2]", unordered=True) == "unordered"
     assert val('{"__set__": [1, 2]}', "[2, 1]", unordered=True) == "unordered"
     assert val('"ABC"', '"abc"', case_insensitive=True) == "case"

@@ -125,7 +125,7 @@ def test_strict_mode_is_livecodebench(sandbox):
     problem = stdin_problem([("", "3\n")])
     assert judge(sandbox, problem, "print('3.0')", compare="strict")["verdict"] == "pass"  # Decimal('3.0') == Decimal('3')
     assert judge(sandbox, problem, "print('3.0')")["verdict"] == "wrong_answer"  # integers compare as text
-    floats = stdin_problem([("", "0.333333333\n")])
+    floats = stdin_problem([("", "0.333333333\n")], question="Absolute or relative error at most 10^{-6} is allowed.")
     assert judge(sandbox, floats, "print(1/3)")["verdict"] == "pass"
     assert judge(sandbox, floats, "print(1/3)", compare="strict")["verdict"] == "wrong_answer"
 

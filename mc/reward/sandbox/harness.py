@@ -84,6 +84,8 @@ def to_plain(value, depth: int = 0):
         items = [to_plain(v, depth + 1) for v in value]
         return {"__set__": sorted(items, key=lambda v: json.dumps(v, sort_keys=True))}
     if kind in _DICT_TYPES:
+        if len(value) == 1 and "__set__" in value:
+            raise NotPlain("a dict that reads as a set")  # {"__set__": [...]} is how sets cross
         out = {}
         for k, v in value.items():
             if type(k) not in (str, int, float, bool) and k is not None:

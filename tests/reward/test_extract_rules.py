@@ -1,10 +1,9 @@
-"""Code extraction, judge rules from statements, and the assert takeover."""
+"""Code extraction and judge rules read from statements."""
 
 from __future__ import annotations
 
 import pytest
 
-from mc.reward.asserts import split_asserts
 from mc.reward.extract import extract_code
 from mc.reward.rules import extract_rules, float_tolerance
 
@@ -61,25 +60,3 @@ def test_rules_from_real_statement_phrasings():
     assert extract_rules("You can do the following actions any number of times in any order:") == {}
     assert extract_rules("Print Yes if it is possible, and No otherwise.") == {}
     assert extract_rules("Each test consists of multiple test cases.") == {}
-
-
-def test_split_asserts_takes_over_literal_comparisons():
-    code = (
-        "def check(candidate):\n"
-        "    assert candidate([1, 2]) == (2, 1)\n"
-        "    assert 3 == candidate([3])\n"
-        "    assert abs(candidate([0.5]) - 0.5) < 1e-6\n"
-        "    assert candidate([]) == []\n"
-        "    assert candidate([9]) == {1, 2}, 'sets compare as sets'\n"
-        "check(f)\n"
-    )
-    split = split_asserts(code)
-    assert split.expected == [[2, 1], 3, [], {"__set__": [1, 2]}]
-    assert split.kept_inside == 1
-    assert "(2, 1)" not in split.code and "__mc_expect__(0, candidate([1, 2]))" in split.code
-    assert "abs(candidate([0.5]) - 0.5) < 1e-06" in split.code
-
-
-def test_split_asserts_leaves_unparseable_code_alone():
-    split = split_asserts("assert f(1) == 2\nprint 'python 2'\n")
-    assert split.expected == [] and split.code.startswith("assert f(1) == 2")
