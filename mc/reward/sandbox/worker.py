@@ -221,9 +221,11 @@ class Worker:
         write_frame(RES_FD, {"done": job["id"]})
 
     def _child(self, payload: dict, job: dict, tests_left: int, extra_fds=(), cwd: str | None = None) -> Child:
-        if self.private_root:
+        """A process for `payload`, requested from the zygote (`attach` waits for it). With no
+        `cwd`, it works in a fresh scratch."""
+        if cwd is None and self.private_root:
             fsroot.fresh_scratch(self.uid if self.uid is not None else os.getuid(), SCRATCH_MB, SCRATCH_INODES)
-        else:
+        elif cwd is None:
             _clean_host_scratch(self.scratch)
         spec = {"memory": job["memory_mb"] * 2**20, "file_bytes": job["output_limit"], "cwd": cwd or self.scratch,
                 "cpu_s": int(job["time_limit"] * tests_left + STARTUP_GRACE_S) + 1}
@@ -246,7 +248,7 @@ class Worker:
         while start < n:
             payload = {"kind": job["kind"], "code": job["code"], "fn_name": job.get("fn_name"),
                        "output_limit": job["output_limit"], "start": start}
-            child = self._child(payload, job, n - start)
+            child = self._child(payload, job, n - start).attach()
             try:
                 start, stop = self._supervise(job, child, start)
             finally:
@@ -319,13 +321,14 @@ class Worker:
                     cpu, wall = child.cpu() - cpu0, time.monotonic() - wall0
                     if cpu > limit:
                         status, error = "timeout", f"CPU time limit {limit:g} s exceeded ({cpu:.2f} s)"
-                    self._report(job, child, i, status, error, cpu, wall, body=body)
+                    report = self._result_frame(job, child, i, status, error, cpu, wall, body=body)
                     i += 1
-                    if fail_fast and status != "ok":
-                        return n, True
-                    if i >= n:
-                        return n, False
-                    begin(i)
+                    last = i >= n or (fail_fast and status != "ok")
+                    if not last:
+                        begin(i)  # the next test starts while we relay this one
+                    write_frame(RES_FD, *report)
+                    if last:
+                        return n, status != "ok" and fail_fast
                 if child.eof:  # it exited or died before reporting test i
                     code = child.reap()
                     status, error = _exit_status(code)
@@ -354,6 +357,8 @@ class Worker:
             solution.finish()
             raise
         try:
+            solution.attach()
+            tests.attach()
             self._supervise_assert(job, solution, tests)
         finally:
             tests.finish()
@@ -426,13 +431,20 @@ class Worker:
                 return report("error" if status == "ok" else status, f"the program ended before the tests: {error}", solution)
 
     def _report(self, job, child: Child, i, status, error, cpu, wall, body=b"", lost=False, stderr_from=None) -> None:
+        write_frame(RES_FD, *self._result_frame(job, child, i, status, error, cpu, wall, body, lost, stderr_from))
+
+    def _result_frame(self, job, child: Child, i, status, error, cpu, wall, body=b"", lost=False,
+                      stderr_from=None) -> tuple[dict, bytes]:
+        """A test's result for the controller, read from the process's memfds now
+        (before its next test truncates them)."""
         if job["kind"] == "stdin" and (lost or status != "syntax_error"):
-            body = child.stdout(job["output_limit"])
-            if status == "ok" and child.stdout_size() >= job["output_limit"]:
+            size = child.stdout_size()
+            body = child.stdout(min(size, job["output_limit"]))
+            if status == "ok" and size >= job["output_limit"]:
                 status, error = "output_limit", "output limit exceeded"
         header = {"i": i, "status": status, "error": error[:1000], "cpu": round(max(cpu, 0.0), 6),
-                  "wall": round(max(wall, 0.0), 6), "stderr": (stderr_from or child).stderr_tail()}
-        write_frame(RES_FD, header, body)
+                  "wall": round(max(wall, 0.0), 6), "stderr": (stderr_from or child).stderr_tail() if status != "ok" else ""}
+        return header, body
 
 
 class Child:
@@ -445,20 +457,26 @@ class Child:
         self.res_r, res_w = os.pipe()
         _fill(self.stdin, orjson.dumps(payload))
         fds = [cmd_r, res_w, os.dup(self.stdin), os.dup(self.out), os.dup(self.err), *extra_fds]
+        self.pidfd = -1
         try:
-            self.nspid, self.pidfd = worker.zygote.spawn(spec, fds)
+            worker.zygote.request(spec, fds)
         except BaseException:
             for fd in (self.stdin, self.out, self.err, self.cmd_w, self.res_r):
                 os.close(fd)
             raise
-        self.pid = worker.host_pid(self.pidfd)
-        self._clock = (~self.pid << 3) | 2  # the process's CPU-time clock (all its threads)
         os.set_blocking(self.cmd_w, False)
         os.set_blocking(self.res_r, False)
         self.reader = FrameReader(MAX_HEADER, output_limit + 65536)
         self.eof = False
         self._cpu = 0.0
         self._status: int | None = None
+
+    def attach(self) -> Child:
+        """Wait for the zygote's answer: the process's pid and pidfd."""
+        self.nspid, self.pidfd = self.worker.zygote.collect()
+        self.pid = self.worker.host_pid(self.pidfd)
+        self._clock = (~self.pid << 3) | 2  # the process's CPU-time clock (all its threads)
+        return self
 
     def cpu(self) -> float:
         """CPU seconds used so far (the last reading once the process is gone)."""
@@ -497,8 +515,8 @@ class Child:
     def stdout_size(self) -> int:
         return os.fstat(self.out).st_size
 
-    def stdout(self, cap: int) -> bytes:
-        return os.pread(self.out, min(self.stdout_size(), cap), 0)
+    def stdout(self, n: int) -> bytes:
+        return os.pread(self.out, n, 0)
 
     def stderr_tail(self, n: int = 2000) -> str:
         size = os.fstat(self.err).st_size
@@ -523,14 +541,23 @@ class Child:
             self._status = status
         return self._status
 
-    def finish(self) -> int:
-        """Reap, then close our descriptors; returns the wait status."""
-        status = self.reap()
+    def finish(self) -> None:
+        """Kill it, wait until it has ended (its files, memory and working folder
+        released: the next job may remount the scratch), close our descriptors.
+        Its exit status is not needed here, so the zygote's report is not waited for."""
+        if self.pidfd == -1 and self._status is None:  # requested, never attached: attach to end it
+            self.attach()
+        if self._status is None and self.pidfd >= 0:
+            self.cpu()
+            self.kill()
+            ended, _, _ = select.select([self.pidfd], [], [], 10)
+            if not ended:
+                raise ZygoteGone("a sandboxed process did not end after SIGKILL")
+            self.worker.zygote.forget(self.nspid)
         if self.pidfd >= 0:
             for fd in (self.stdin, self.out, self.err, self.cmd_w, self.res_r, self.pidfd):
                 os.close(fd)
-            self.pidfd = -1
-        return status
+            self.pidfd = -2  # closed
 
 
 # --- small helpers ------------------------------------------------------------

@@ -56,9 +56,15 @@ class Zygote:
         theirs.close()
         self.pid = pid
         self._exits: dict[int, int] = {}
+        self._forgotten: set[int] = set()  # children whose exit report nobody waits for
 
     def spawn(self, spec: dict, fds: list[int]) -> tuple[int, int]:
         """Fork a child with `fds` (closed here afterwards); (its pid as the zygote sees it, a pidfd)."""
+        self.request(spec, fds)
+        return self.collect()
+
+    def request(self, spec: dict, fds: list[int]) -> None:
+        """Ask for a child without waiting (`collect` gets the answers, in order)."""
         try:
             socket.send_fds(self._sock, [json.dumps(spec).encode()], fds)
         except OSError as e:
@@ -66,6 +72,9 @@ class Zygote:
         finally:
             for fd in fds:
                 os.close(fd)
+
+    def collect(self) -> tuple[int, int]:
+        """The next requested child: (its pid as the zygote sees it, a pidfd)."""
         while True:
             message, pidfds = self._receive(timeout=30)
             if message.startswith(b"pid ") and len(pidfds) == 1:
@@ -84,6 +93,11 @@ class Zygote:
                 os.close(fd)
         return self._exits.pop(pid)
 
+    def forget(self, pid: int) -> None:
+        """Drop child `pid`'s exit report, now or when it comes (the caller saw it end on its pidfd)."""
+        if self._exits.pop(pid, None) is None:
+            self._forgotten.add(pid)
+
     def _receive(self, timeout: float) -> tuple[bytes, list[int]]:
         ready, _, _ = select.select([self._sock], [], [], timeout)
         if not ready:
@@ -92,8 +106,12 @@ class Zygote:
         if not message:
             raise ZygoteGone("the zygote exited")
         if message.startswith(b"exit "):
+            # (A pid is reused only after its exit report: reports and forks come in order.)
             _, pid, status = message.split()
-            self._exits[int(pid)] = int(status)
+            if int(pid) in self._forgotten:
+                self._forgotten.discard(int(pid))
+            else:
+                self._exits[int(pid)] = int(status)
         return message, fds
 
     def close(self) -> None:
