@@ -13,7 +13,12 @@ Also measured: mc's fixed cost per sample, on 1,000 trivial samples (one test
 each, `print(input())`), as (wall x workers - the programs' own run time) /
 samples.
 
-    python examples/bench/reward_bench.py [--data ../shared/data] [--limit N]
+Before/after the hardening (issue: the reward must survive an adversary): the
+same workload through the judge as it was at BEFORE (checked out of git into a
+temporary folder), in the same run, and what each added layer costs
+(sandbox_layers.py). The hardening's budget: at most 10% of throughput here.
+
+    python examples/bench/reward_bench.py [--data ../shared/data] [--limit N] [--skip-before]
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 TIME_LIMIT = 6.0
+BEFORE = "774e24d"  # the last commit before the sandbox hardening
 RUNNER = r'''
 import json, sys
 sys.setrecursionlimit(50000)
@@ -106,20 +112,43 @@ def run_baseline(groups: list[dict], workers: int) -> tuple[float, int, int]:
     return wall, sum(results), tests
 
 
-def run_mc(groups: list[dict], workers: int) -> dict:
+def checkout(ref: str, into: Path) -> Path | None:
+    """mc as of `ref` (the library with its commands inside, as the wheel ships it), or None without git."""
+    repo = Path(__file__).resolve().parents[2]
+    try:
+        archive = subprocess.run(["git", "-C", str(repo), "archive", ref, "mc", "commands"], capture_output=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError) as e:
+        print(f"before/after: not measured (no git history for {ref}: {e})", flush=True)
+        return None
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    (into / "commands").rename(into / "mc" / "commands")
+    return into
+
+
+def run_mc(groups: list[dict], workers: int, pythonpath: Path | None = None) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         src, out = Path(tmp, "groups.jsonl"), Path(tmp, "scored.jsonl")
         with src.open("w") as f:
             for g in groups:
                 f.write(json.dumps({**g, "samples": [{k: v for k, v in s.items() if k != "code"} for s in g["samples"]]}) + "\n")
         started = time.monotonic()
+        env = {**os.environ, "MC_PROGRESS": "0"}
+        if pythonpath is not None:
+            env["PYTHONPATH"] = str(pythonpath)
         proc = subprocess.run([sys.executable, "-m", "mc", "reward", "--workers", str(workers), "--time-limit", str(TIME_LIMIT),
-                               str(src), "-o", str(out)], capture_output=True, text=True, env={**os.environ, "MC_PROGRESS": "0"})
+                               str(src), "-o", str(out)], capture_output=True, text=True, env=env, cwd=pythonpath or None)
         wall = time.monotonic() - started
         if proc.returncode != 0:
             raise SystemExit(f"mc reward failed:\n{proc.stderr}")
         scored = [json.loads(line) for line in out.read_text().splitlines()]
     return {"wall": wall, "scored": scored, "stderr": proc.stderr}
+
+
+def overhead_per_sample(workers: int, pythonpath: Path | None = None) -> float:
+    """ms per sample beyond the programs' own run time: 2200 vs 200 trivial samples, difference."""
+    small, large = run_mc(trivial_groups(200), workers, pythonpath), run_mc(trivial_groups(2200), workers, pythonpath)
+    own = lambda run: sum(s["run_time_s"] for g in run["scored"] for s in g["samples"])  # noqa: E731
+    return ((large["wall"] - small["wall"]) * workers - (own(large) - own(small))) / 2000 * 1000
 
 
 def trivial_groups(n: int) -> list[dict]:
@@ -135,6 +164,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, help="only the first N problems")
     parser.add_argument("--workers", type=int, default=os.cpu_count())
     parser.add_argument("--skip-baseline", action="store_true")
+    parser.add_argument("--skip-before", action="store_true", help="do not measure the judge as of BEFORE")
     args = parser.parse_args()
     w = args.workers
 
@@ -150,8 +180,8 @@ def main() -> None:
     tests_run = sum(s["tests_total"] if s["verdict"] == "pass" else s["tests_passed"] + 1
                     for s in out_samples if s["verdict"] != "no_code")
     graded_ok = [s for s in out_samples if s["lcb_graded"]]
-    # The programs' own time: measured inside the sandbox; a timed-out test counts its full limit.
-    program = sum(s["run_time_s"] + (TIME_LIMIT if s["verdict"] == "timeout" else 0.0) for s in out_samples)
+    # The programs' own time: the CPU time the sandbox measured (a timed-out test counts what it used, ~ the limit).
+    program = sum(s["cpu_time_s"] for s in out_samples if "cpu_time_s" in s)
     print(f"mc reward : {mc['wall']:6.1f} s  {samples / mc['wall']:6.1f} samples/s  {tests_run / mc['wall']:6.0f} tests/s  "
           f"LiveCodeBench-correct programs judged pass: {sum(s['verdict'] == 'pass' for s in graded_ok)}/{len(graded_ok)}; "
           f"samples lost {samples - len(out_samples)}, order kept: {in_order}", flush=True)
@@ -159,11 +189,26 @@ def main() -> None:
           f"overhead {(mc['wall'] * w - program) / samples * 1000:.1f} ms per sample (idle tail included)", flush=True)
 
     # The judge's own cost per sample, steady state: two sizes of trivial samples, difference.
-    small, large = run_mc(trivial_groups(200), w), run_mc(trivial_groups(2200), w)
-    own = lambda run: sum(s["run_time_s"] for g in run["scored"] for s in g["samples"])  # noqa: E731
-    per_sample = ((large["wall"] - small["wall"]) * w - (own(large) - own(small))) / 2000 * 1000
+    per_sample = overhead_per_sample(w)
     print(f"per-sample overhead beyond the program's own run time: {per_sample:.2f} ms "
           f"(trivial one-test programs, 2200 vs 200 samples, {w} workers)", flush=True)
+
+    if not args.skip_before:
+        with tempfile.TemporaryDirectory() as tmp:
+            old = checkout(BEFORE, Path(tmp))
+            if old is not None:
+                before = run_mc(groups, w, old)
+                b_samples = [s for g in before["scored"] for s in g["samples"]]
+                b_pass = sum(s["verdict"] == "pass" for s in b_samples)
+                a_pass = sum(s["verdict"] == "pass" for s in out_samples)
+                b_overhead = overhead_per_sample(w, old)
+                print(f"before ({BEFORE}, wall-clock limit): {before['wall']:6.1f} s  {samples / before['wall']:6.1f} samples/s, "
+                      f"pass {b_pass}; after (CPU limit): {mc['wall']:6.1f} s, pass {a_pass}", flush=True)
+                print(f"hardening cost: throughput x{before['wall'] / mc['wall']:.3f} "
+                      f"({(mc['wall'] / before['wall'] - 1) * 100:+.1f}% time) on these programs; per-sample overhead "
+                      f"{b_overhead:.2f} -> {per_sample:.2f} ms", flush=True)
+        layers = subprocess.run([sys.executable, str(Path(__file__).with_name("sandbox_layers.py"))], capture_output=True, text=True)
+        print("what each added layer costs (median of many repetitions):\n" + layers.stdout.rstrip(), flush=True)
 
     if args.skip_baseline:
         return

@@ -97,6 +97,11 @@ def test_ending_the_program_never_skips_the_asserts(sandbox, code):
     (BENT, "import sys, types, builtins\nfake = types.ModuleType('math')\nfake.isclose = lambda *a, **k: True\n"
            "sys.modules['math'] = fake\nmath = fake\nbuiltins.abs = lambda x: 3\nbuiltins.sorted = lambda x: [1, 4]\n"
            "def add(a, b):\n    return 0"),
+    (assert_problem("assert abs(add(-5, 2)) == 3\nassert sorted([add(2, 2), 1]) == [1, 4]\n", "add"),
+     "abs = lambda x: 3\nsorted = lambda x: [1, 4]\ndef add(a, b):\n    return 0"),
+    # a test that relies on the solution's `import math` gets the real math
+    (assert_problem("assert math.isclose(add(0.1, 0.2), 0.3)\n", "add"),
+     "import types\nmath = types.SimpleNamespace(isclose=lambda *a, **k: True)\ndef add(a, b):\n    return 0"),
     # answers that are equal to everything
     (EQUAL, "class Yes:\n    def __eq__(self, o): return True\n    __hash__ = None\ndef add(a, b):\n    return Yes()"),
     (EQUAL, "class I(int):\n    def __eq__(self, o): return True\n    __hash__ = int.__hash__\ndef add(a, b):\n    return I(0)"),
@@ -104,7 +109,8 @@ def test_ending_the_program_never_skips_the_asserts(sandbox, code):
     # the comparison machinery itself
     (EQUAL, "import builtins\nclass AnyList(list):\n    def __contains__(self, x): return True\n"
             "builtins.list = AnyList\ndef add(a, b):\n    return 0"),
-], ids=["shadow-builtins", "patch-builtins-and-math", "fake-math-module", "always-equal", "int-subclass",
+], ids=["shadow-builtins", "patch-builtins-and-math", "fake-math-module", "shadow-builtins-only",
+        "shadow-a-module-the-test-uses", "always-equal", "int-subclass",
         "str-subclass", "patched-containers"])
 def test_asserts_cannot_be_bent(sandbox, problem, code):
     result = judge(sandbox, problem, code)

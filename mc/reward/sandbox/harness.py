@@ -347,7 +347,7 @@ class Harness:
         link = remote.Link(CALL_OUT_FD, CALL_IN_FD)
         started = time.perf_counter()
         try:
-            namespace = {"__name__": "__main__", "__builtins__": builtins, **link.names(), CHECK: _Compare()}
+            namespace = {"__name__": "__main__", "__builtins__": builtins, **link.names(self.job.get("entry")), CHECK: _Compare()}
             status, error = execute(lambda: exec(code, namespace))
             if status == "error" and error.startswith("AssertionError") and namespace[CHECK].detail:
                 error = f"AssertionError: {namespace[CHECK].detail}"

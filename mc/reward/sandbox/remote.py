@@ -39,6 +39,7 @@ import fractions
 import importlib
 import json
 import math
+import sys
 import types
 from collections.abc import Callable
 
@@ -50,6 +51,7 @@ _TAGS = {"T", "S", "Z", "D", "B", "Y", "C", "F", "H", "M", "N", "CN", "OD", "DD"
 # Standard-library value types, by tag: their items cross like a dict's or a list's.
 _MAPPINGS = {collections.Counter: "CN", collections.OrderedDict: "OD", collections.defaultdict: "DD"}
 _BUILTIN_KINDS = (type, types.BuiltinFunctionType)
+_BUILTIN_NAMES = frozenset(dir(builtins))
 
 
 class SolutionEnded(BaseException):
@@ -300,8 +302,15 @@ class Link:
         self.write_fd, self.read_fd = write_fd, read_fd
         self.ended = False
 
-    def names(self) -> dict:
-        """What the solution defined, ready to be the test code's globals."""
+    def names(self, entry: str | None = None) -> dict:
+        """What the solution defined, ready to be the test code's globals.
+
+        Never what the test code's own tools are: a builtin's name (`abs = lambda
+        x: 3` would bend `assert abs(f(x)) == 3`) or a standard module's name
+        (`math = Fake()` would bend `math.isclose` in a test that relies on the
+        solution's `import math`) is bound to our own builtin or our own import,
+        whatever the solution bound to it. `entry`, the function under test, is
+        taken from the solution even if it is named like a builtin."""
         message = self._answer()
         if "failed" in message:
             raise SolutionError(f"the program failed before the tests ran: {message['failed']}")
@@ -310,9 +319,14 @@ class Link:
             raise ValueError("malformed names")
         namespace = {}
         for name, value in names.items():
-            if type(value) is dict and set(value) == {"M"} and type(value["M"]) is str:
+            if type(name) is not str or (name != entry and name in _BUILTIN_NAMES):
+                continue
+            module = value["M"] if type(value) is dict and set(value) == {"M"} and type(value["M"]) is str else None
+            if name != entry and name in sys.stdlib_module_names:
+                module = name
+            if module is not None:
                 try:
-                    namespace[name] = importlib.import_module(value["M"])  # our own, unpatched copy
+                    namespace[name] = importlib.import_module(module)  # our own, unpatched copy
                 except Exception:  # noqa: BLE001 - a module only the program could import
                     pass
                 continue

@@ -79,6 +79,7 @@ class Worker:
         self.seccomp = None
         self.private_root = False
         self.scratch = config["scratch"]
+        self.ending: list[Child] = []  # killed, not yet seen to end
         self._setup()
         if "netns" in self.active:
             try:
@@ -223,6 +224,7 @@ class Worker:
     def _child(self, payload: dict, job: dict, tests_left: int, extra_fds=(), cwd: str | None = None) -> Child:
         """A process for `payload`, requested from the zygote (`attach` waits for it). With no
         `cwd`, it works in a fresh scratch."""
+        self._settle_ended()
         if cwd is None and self.private_root:
             fsroot.fresh_scratch(self.uid if self.uid is not None else os.getuid(), SCRATCH_MB, SCRATCH_INODES)
         elif cwd is None:
@@ -230,6 +232,13 @@ class Worker:
         spec = {"memory": job["memory_mb"] * 2**20, "file_bytes": job["output_limit"], "cwd": cwd or self.scratch,
                 "cpu_s": int(job["time_limit"] * tests_left + STARTUP_GRACE_S) + 1}
         return Child(self, payload, spec, job["output_limit"], list(extra_fds))
+
+    def _settle_ended(self) -> None:
+        """Wait until the processes of the last job have ended: none may still
+        touch the scratch folder when it is replaced (a path lookup in flight
+        would land in the new one)."""
+        while self.ending:
+            self.ending.pop().wait_ended()
 
     def host_pid(self, pidfd: int) -> int:
         fd = os.open(f"self/fdinfo/{pidfd}", os.O_RDONLY, dir_fd=self.procfd)
@@ -351,7 +360,7 @@ class Worker:
                 os.close(fd)
             raise
         try:
-            tests = self._child({"kind": "tests", "code": job["test_code"], **common}, job, 1,
+            tests = self._child({"kind": "tests", "code": job["test_code"], "entry": job.get("fn_name"), **common}, job, 1,
                                 extra_fds=[s2t_r, t2s_w], cwd=fsroot.SANDBOX_DIR if self.private_root else "/")
         except BaseException:
             solution.finish()
@@ -542,18 +551,28 @@ class Child:
         return self._status
 
     def finish(self) -> None:
-        """Kill it, wait until it has ended (its files, memory and working folder
-        released: the next job may remount the scratch), close our descriptors.
-        Its exit status is not needed here, so the zygote's report is not waited for."""
+        """Kill it and hand it to the worker to be waited for before the next
+        process starts (`Worker._settle_ended`): its exit, which frees its memory,
+        overlaps with relaying its results. Its exit status is not needed."""
         if self.pidfd == -1 and self._status is None:  # requested, never attached: attach to end it
             self.attach()
-        if self._status is None and self.pidfd >= 0:
-            self.cpu()
-            self.kill()
-            ended, _, _ = select.select([self.pidfd], [], [], 10)
-            if not ended:
-                raise ZygoteGone("a sandboxed process did not end after SIGKILL")
-            self.worker.zygote.forget(self.nspid)
+        if self.pidfd < 0:
+            return
+        self.cpu()
+        self.kill()
+        if self._status is not None:  # reaped already (its status was needed)
+            self.close()
+        else:
+            self.worker.ending.append(self)
+
+    def wait_ended(self, timeout: float = 10) -> None:
+        ended, _, _ = select.select([self.pidfd], [], [], timeout)
+        if not ended:
+            raise ZygoteGone("a sandboxed process did not end after SIGKILL")
+        self.worker.zygote.forget(self.nspid)
+        self.close()
+
+    def close(self) -> None:
         if self.pidfd >= 0:
             for fd in (self.stdin, self.out, self.err, self.cmd_w, self.res_r, self.pidfd):
                 os.close(fd)
