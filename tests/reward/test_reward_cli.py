@@ -196,6 +196,7 @@ def _peak_rss_kib_of_mc_reward(n: int, tmp_path) -> tuple[int, int]:
     return int(count), int(rss)
 
 
+@pytest.mark.slow  # 10,000 samples through the real sandbox: ~40 s on 2 cores (make test runs it)
 def test_ten_thousand_samples_stream_in_bounded_memory(tmp_path):
     small_count, small_rss = _peak_rss_kib_of_mc_reward(1_000, tmp_path)
     large_count, large_rss = _peak_rss_kib_of_mc_reward(10_000, tmp_path)

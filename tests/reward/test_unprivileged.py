@@ -46,5 +46,5 @@ def test_reward_as_an_unprivileged_user():
     samples = json.loads(proc.stdout)["samples"]
     assert [s["verdict"] for s in samples] == ["pass", "runtime_error", "runtime_error"]
     layers = samples[0]["isolation"]
-    assert {"userns", "netns", "landlock", "seccomp"} <= set(layers) and "uid" not in layers
+    assert {"userns", "netns", "mountns", "root", "pidns", "landlock", "seccomp"} <= set(layers) and "uid" not in layers
     assert not os.path.exists("/tmp/mc-nobody-escape")

@@ -37,6 +37,7 @@ def max_difference(a: dict, b: dict) -> float:
     return max(float((a[k] - b[k]).abs().max()) for k in a)
 
 
+@pytest.mark.slow  # three ways through the loop end to end: ~2 min on 2 cores (make test runs it)
 def test_mc_train_equals_the_loop_piece_by_piece(warm):
     run = warm / "run"
     run_mc("train", "--model", warm / "warm", "--data", warm / "train.jsonl", "--out", run, "--steps", STEPS,
