@@ -334,8 +334,12 @@ class Worker:
                     i += 1
                     last = i >= n or (fail_fast and status != "ok")
                     if not last:
-                        begin(i)  # the next test starts while we relay this one
-                    write_frame(RES_FD, *report)
+                        try:
+                            begin(i)  # the next test starts while we relay this one
+                        finally:
+                            write_frame(RES_FD, *report)
+                    else:
+                        write_frame(RES_FD, *report)
                     if last:
                         return n, status != "ok" and fail_fast
                 if child.eof:  # it exited or died before reporting test i
