@@ -135,6 +135,16 @@ _OPS = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", 
         ast.Is: "is", ast.IsNot: "is not", ast.In: "in", ast.NotIn: "not in"}
 
 
+def names_used(code) -> set[str]:
+    """Every name a code object (and the functions in it) looks up."""
+    names, stack = set(), [code]
+    while stack:
+        current = stack.pop()
+        names.update(current.co_names)
+        stack.extend(c for c in current.co_consts if hasattr(c, "co_names"))
+    return names
+
+
 def explained_asserts(test_code: str) -> str:
     """The test code with each `assert L op R` (one comparison, no message)
     routed through CHECK, which evaluates L and R once, in order, compares
@@ -347,7 +357,8 @@ class Harness:
         link = remote.Link(CALL_OUT_FD, CALL_IN_FD)
         started = time.perf_counter()
         try:
-            namespace = {"__name__": "__main__", "__builtins__": builtins, **link.names(self.job.get("entry")), CHECK: _Compare()}
+            names = link.names(self.job.get("entry"), names_used(code))
+            namespace = {"__name__": "__main__", "__builtins__": builtins, **names, CHECK: _Compare()}
             status, error = execute(lambda: exec(code, namespace))
             if status == "error" and error.startswith("AssertionError") and namespace[CHECK].detail:
                 error = f"AssertionError: {namespace[CHECK].detail}"

@@ -302,7 +302,7 @@ class Link:
         self.write_fd, self.read_fd = write_fd, read_fd
         self.ended = False
 
-    def names(self, entry: str | None = None) -> dict:
+    def names(self, entry: str | None = None, used: set[str] | None = None) -> dict:
         """What the solution defined, ready to be the test code's globals.
 
         Never what the test code's own tools are: a builtin's name (`abs = lambda
@@ -310,7 +310,8 @@ class Link:
         (`math = Fake()` would bend `math.isclose` in a test that relies on the
         solution's `import math`) is bound to our own builtin or our own import,
         whatever the solution bound to it. `entry`, the function under test, is
-        taken from the solution even if it is named like a builtin."""
+        taken from the solution even if it is named like a builtin. Only the
+        names in `used` (the test code's) are bound, plus `entry`."""
         message = self._answer()
         if "failed" in message:
             raise SolutionError(f"the program failed before the tests ran: {message['failed']}")
@@ -319,7 +320,7 @@ class Link:
             raise ValueError("malformed names")
         namespace = {}
         for name, value in names.items():
-            if type(name) is not str or (name != entry and name in _BUILTIN_NAMES):
+            if type(name) is not str or (name != entry and (name in _BUILTIN_NAMES or used is not None and name not in used)):
                 continue
             module = value["M"] if type(value) is dict and set(value) == {"M"} and type(value["M"]) is str else None
             if name != entry and name in sys.stdlib_module_names:
