@@ -31,7 +31,7 @@ import orjson
 from mc.errors import McError
 from mc.reward.sandbox import layers
 from mc.reward.sandbox.protocol import FrameError, FrameReader, encode
-from mc.reward.sandbox.worker import WALL_FACTOR
+from mc.reward.sandbox.worker import STARTUP_GRACE_S, WALL_EXTRA_S, WALL_FACTOR
 
 ISOLATION_LEVELS = {
     # what each --isolation level requires of the kernel
@@ -152,7 +152,8 @@ class WorkerProcess:
         result = JobResult(layers=list(self.layers))
         started = time.monotonic()
         n = len(job["inputs"])
-        budget = (WALL_FACTOR * job["time_limit"] + 6) * n + 30
+        # What the worker itself allows each test (a fresh process's start-up, then the wall cap), and a margin.
+        budget = (WALL_FACTOR * job["time_limit"] + WALL_EXTRA_S + STARTUP_GRACE_S + 1) * n + 30
         self._send(encode({"op": "job"}, orjson.dumps(job)))
         stopped = False
         while True:
