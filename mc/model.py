@@ -11,13 +11,14 @@ tokenizer files); every other command treats it like any model path or hub id.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sysconfig
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from mc.errors import McError
+from mc.errors import McError, McUsageError
 
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 CHAT_TEMPLATE = (
@@ -135,7 +136,7 @@ def build_model(size: Size, tokenizer, seed: int):
 def init_model(out_dir: str, size: str = "tiny", seed: int = 0, corpus: Iterable[str] = (), force: bool = False) -> dict:
     """Build the default policy into `out_dir` (atomically); returns a summary."""
     if size not in SIZES:
-        raise McError(f"unknown size {size!r}; choose one of: {', '.join(SIZES)}")
+        raise McUsageError(f"--size must be one of: {', '.join(SIZES)}; got {size!r}")
     if os.path.exists(out_dir) and os.listdir(out_dir) and not force:
         raise McError(f"{out_dir} exists and is not empty", "pass --force to replace it")
     spec = SIZES[size]
@@ -162,7 +163,8 @@ def init_model(out_dir: str, size: str = "tiny", seed: int = 0, corpus: Iterable
         for name in os.listdir(tmp):
             os.chmod(os.path.join(tmp, name), 0o666 & ~umask)
         if os.path.exists(out_dir):
-            old = out_dir.rstrip("/") + ".old"
+            old = tempfile.mkdtemp(prefix=f".{os.path.basename(out_dir)}.old.", dir=parent)
+            os.rmdir(old)
             os.replace(out_dir, old)
             os.replace(tmp, out_dir)
             shutil.rmtree(old, ignore_errors=True)
@@ -174,3 +176,113 @@ def init_model(out_dir: str, size: str = "tiny", seed: int = 0, corpus: Iterable
     params = sum(p.numel() for p in model.parameters())
     return {"path": out_dir, "size": size, "parameters": params, "vocab": len(tokenizer), "layers": spec.layers,
             "corpus_chars": sum(len(t) for t in texts), "seed": seed}
+
+
+# --- loading any model: mc's own, a checkpoint, a local HF folder or a hub id ---------
+
+DTYPES = ("float32", "bfloat16", "float16")
+_HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?$")
+
+
+def resolve_device(name: str | None, flag: str = "--device"):
+    """A torch.device the machine has (cuda when available, else cpu, by default)."""
+    import torch
+
+    if name is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError):
+        raise McUsageError(f"{flag} {name!r} is not a device; use cpu, cuda or cuda:N") from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise McUsageError(f"{flag} {name}: this machine has no usable CUDA device (torch {torch.__version__})",
+                               "drop the flag to use the CPU, or install a CUDA build of torch on a GPU node")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise McUsageError(f"{flag} {name}: only {torch.cuda.device_count()} CUDA device(s) here")
+    elif device.type != "cpu" and not _backend_available(device.type):
+        raise McUsageError(f"{flag} {name}: this torch has no {device.type} device")
+    return device
+
+
+def _backend_available(kind: str) -> bool:
+    import torch
+
+    module = getattr(torch, kind, None) or getattr(torch.backends, kind, None)
+    available = getattr(module, "is_available", None)
+    return bool(available and available())
+
+
+def resolve_dtype(name: str | None, device, flag: str = "--dtype"):
+    """The torch dtype for a --dtype name (default: bfloat16 on GPU, float32 elsewhere)."""
+    import torch
+
+    if name is None:
+        return torch.bfloat16 if device.type == "cuda" else torch.float32
+    if name not in DTYPES:
+        raise McUsageError(f"{flag} must be one of: {', '.join(DTYPES)}; got {name!r}")
+    return getattr(torch, name)
+
+
+def _one_line(error: BaseException, limit: int = 400) -> str:
+    """An exception's whole message on one line (transformers' span several)."""
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def check_model_path(path: str, what: str = "model") -> None:
+    """Fail early and clearly on a path that cannot be a model: a missing local
+    folder, a file, a folder without config.json. Hub ids pass through."""
+    local = os.path.exists(path) or path.startswith((".", "/", "~")) or path.count("/") > 1 or not _HUB_ID.match(path)
+    if not local:
+        return
+    if not os.path.exists(path):
+        raise McError(f"{what} {path}: no such folder", "give a Hugging Face model folder, an mc checkpoint or a hub id like Qwen/Qwen3-1.7B")
+    if not os.path.isdir(path):
+        raise McError(f"{what} {path}: is a file, expected a model folder (config.json, weights, tokenizer files)")
+    if not os.path.exists(os.path.join(path, "config.json")):
+        inside = sorted(os.listdir(path))[:5]
+        runs = sorted(name for name in os.listdir(path) if name.startswith("ckpt-"))
+        hint = (f"a run folder: give one of its checkpoints, e.g. {os.path.join(path, runs[-1])}" if runs
+                else "build one with `mc model init DIR`, or give a hub id like Qwen/Qwen3-1.7B")
+        raise McError(f"{what} {path}: not a Hugging Face model folder (no config.json; it holds {', '.join(inside) or 'nothing'})", hint)
+
+
+def load_tokenizer(path: str, what: str = "model"):
+    from transformers import AutoTokenizer
+
+    check_model_path(path, what)
+    try:
+        return AutoTokenizer.from_pretrained(path)
+    except Exception as e:  # transformers raises OSError, ValueError, TypeError, KeyError, tokenizers' own
+        where = "local folder" if os.path.isdir(path) else "hub id"
+        raise McError(f"cannot load the tokenizer of {what} {path} ({where}): {_one_line(e)}",
+                      "the folder needs tokenizer files (tokenizer.json or a vocabulary); save them with the model") from None
+
+
+def load_causal_lm(path: str, dtype, device, what: str = "model"):
+    """The model's weights on `device`; a truncated or corrupt weights file is one clear error."""
+    from transformers import AutoModelForCausalLM
+    from transformers.utils import logging as hf_logging
+
+    check_model_path(path, what)
+    hf_logging.disable_progress_bar()
+    try:
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
+    except Exception as e:  # safetensors' SafetensorError, OSError, ValueError, a size-mismatch RuntimeError
+        hint = ("the weights file may be truncated or corrupt: copy or save the checkpoint again"
+                if os.path.isdir(path) else "check the hub id, or download the model first (no network here?)")
+        raise McError(f"cannot load the weights of {what} {path}: {_one_line(e)}", hint) from None
+    try:
+        return model.to(device)
+    except RuntimeError as e:  # torch.OutOfMemoryError among them
+        raise McError(f"cannot move {what} {path} to {device}: {_one_line(e)}") from None
+
+
+def load_pretrained(path: str, device=None, dtype=None, what: str = "model"):
+    """(tokenizer, model) from any HF causal-LM folder or hub id. `device` and
+    `dtype` are the user's flag values (names or None), checked first."""
+    device = resolve_device(device) if device is None or isinstance(device, str) else device
+    dtype = resolve_dtype(dtype, device) if dtype is None or isinstance(dtype, str) else dtype
+    tokenizer = load_tokenizer(path, what)
+    return tokenizer, load_causal_lm(path, dtype, device, what)
