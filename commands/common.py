@@ -3,9 +3,29 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterator
 
 import typer
+
+
+def one_of(*names: str):
+    """A callback that makes an unknown name a usage error (exit 2), listing the known ones."""
+
+    def check(value):
+        if value is not None and value not in names:
+            raise typer.BadParameter(f"must be one of: {', '.join(names)} (got {value!r})")
+        return value
+
+    return check
+
+
+def finite(value):
+    """A callback for float options: nan and inf are usage errors (exit 2), never a silent null."""
+    if value is not None and not math.isfinite(value):
+        raise typer.BadParameter(f"must be a finite number (got {value})")
+    return value
+
 
 INPUTS = typer.Argument(
     None, metavar="FILE", help="JSONL input files (.gz allowed); stdin when none or -.", show_default=False
@@ -36,11 +56,11 @@ def parse_day(value: str | None, flag: str) -> dt.date | None:
 # --- the judge's options, shared by mc reward, mc data verify (and mc eval, mc train) ---
 
 WORKERS = typer.Option(None, "--workers", "-j", min=1, help="Sandbox worker processes (default: all cores).")
-TIME_LIMIT = typer.Option(6.0, "--time-limit", min=0.01, metavar="S", help="Seconds per test (wall clock); a problem's meta.time_limit overrides it.")
+TIME_LIMIT = typer.Option(6.0, "--time-limit", min=0.01, metavar="S", help="CPU seconds per test (the wall clock is capped at 3x that + 1 s); a problem's meta.time_limit overrides it.", callback=finite)
 MEMORY_MB = typer.Option(2048, "--memory-mb", min=16, help="Memory (address space) per program, in MiB.")
 OUTPUT_MB = typer.Option(32, "--output-mb", min=1, help="Output cap per test, in MiB.")
-ISOLATION = typer.Option("full", "--isolation", autocompletion=lambda: ["full", "seccomp", "none"], help="Minimum sandbox isolation: full (namespaces, Landlock, seccomp), seccomp, or none. Fails closed when the machine offers less.")
-COMPARE = typer.Option("microcoder", "--compare", autocompletion=lambda: ["microcoder", "strict"], help="Output comparison: microcoder (ordered fallback chain) or strict (LiveCodeBench's rules).")
+ISOLATION = typer.Option("full", "--isolation", autocompletion=lambda: ["full", "seccomp", "none"], help="Minimum sandbox isolation: full (namespaces, Landlock, seccomp), seccomp, or none. Fails closed when the machine offers less.", callback=one_of("full", "seccomp", "none"))
+COMPARE = typer.Option("microcoder", "--compare", autocompletion=lambda: ["microcoder", "strict"], help="Output comparison: microcoder (ordered fallback chain) or strict (LiveCodeBench's rules).", callback=one_of("microcoder", "strict"))
 
 
 def judge_config(reward: str, compare: str, time_limit: float, memory_mb: int, output_mb: int, all_tests: bool):
@@ -62,10 +82,10 @@ R_TEMPERATURE = typer.Option("1.0", "--temperature", "-t", help="Sampling temper
 R_TEMPERATURE_SCHEDULE = typer.Option(None, "--temperature-schedule", metavar="STEP:T,...", help="Staged constant temperatures by policy step, e.g. 0:0.6,140:1.2.")
 R_TARGET_DIVERSITY = typer.Option("0.4:0.7", "--target-diversity", metavar="LO:HI", help="With --temperature auto: pick the lowest probed temperature whose diversity lands in this band.")
 R_PROBE_PROBLEMS = typer.Option(8, "--probe-problems", min=1, help="With --temperature auto: problems sampled at each candidate temperature.")
-R_TOP_P = typer.Option(1.0, "--top-p", min=0.0, max=1.0, help="Nucleus sampling; below 1 the sampler's distribution differs from the trainer's (biased GRPO ratio).")
+R_TOP_P = typer.Option(1.0, "--top-p", min=0.0, max=1.0, help="Nucleus sampling; below 1 the sampler's distribution differs from the trainer's (biased GRPO ratio).", callback=finite)
 R_TOP_K = typer.Option(0, "--top-k", min=0, help="Top-k sampling (0: off); same caveat as --top-p.")
 R_MAX_TOKENS = typer.Option(1024, "--max-tokens", min=1, help="Longest response (L_max); longer ones stop with finish_reason 'length'.")
-R_BACKEND = typer.Option("auto", "--backend", autocompletion=lambda: ["auto", "hf", "vllm"], help="hf (transformers; CPU or GPU), vllm (GPU; pip install 'mc[vllm]'), auto: vllm when installed with a GPU.")
+R_BACKEND = typer.Option("auto", "--backend", autocompletion=lambda: ["auto", "hf", "vllm"], help="hf (transformers; CPU or GPU), vllm (GPU; pip install 'mc[vllm]'), auto: vllm when installed with a GPU.", callback=one_of("auto", "hf", "vllm"))
 R_BATCH_SIZE = typer.Option(64, "--batch-size", min=1, help="Sequences sampled together (hf backend).")
 R_PROMPT_TEMPLATE = typer.Option(None, "--prompt-template", metavar="FILE", help="User message template with {question}, {starter_code}, {fn_name}, {instruction}.")
 R_SYSTEM_PROMPT = typer.Option(None, "--system-prompt", metavar="TEXT", help="System message (default: mc's one-line coder prompt; '' for none).")
@@ -73,21 +93,21 @@ R_TENSOR_PARALLEL_SIZE = typer.Option(1, "--tensor-parallel-size", min=1, help="
 R_REPEAT_WINDOW = typer.Option(128, "--repeat-window", min=1, help="m: a sample 'repeats' when its last m tokens equal the m before them.")
 
 # --- train-step options, shared by mc train-step and mc train ---
-T_PRESET = typer.Option("microcoder", "--preset", autocompletion=lambda: ["microcoder", "dapo", "grpo"], help="microcoder (clip 0.2/0.28, conditional truncation mask rho 0.1), dapo (mask every truncated sample), grpo (symmetric clip, KL 1e-3). Flags below override it.")
-T_CLIP_LOW = typer.Option(None, "--clip-low", min=0.0, help="eps_low of the clipped ratio.")
-T_CLIP_HIGH = typer.Option(None, "--clip-high", min=0.0, help="eps_high (clip-higher).")
-T_DUAL_CLIP = typer.Option(None, "--dual-clip", min=1.0, help="Dual-clip constant c > 1 for negative advantages (off by default).")
-T_KL_COEF = typer.Option(None, "--kl-coef", min=0.0, help="KL(pi || ref) weight, k3 estimator (0: no reference model).")
+T_PRESET = typer.Option("microcoder", "--preset", autocompletion=lambda: ["microcoder", "dapo", "grpo"], help="microcoder (clip 0.2/0.28, conditional truncation mask rho 0.1), dapo (mask every truncated sample), grpo (symmetric clip, KL 1e-3). Flags below override it.", callback=one_of("microcoder", "dapo", "grpo"))
+T_CLIP_LOW = typer.Option(None, "--clip-low", min=0.0, help="eps_low of the clipped ratio.", callback=finite)
+T_CLIP_HIGH = typer.Option(None, "--clip-high", min=0.0, help="eps_high (clip-higher).", callback=finite)
+T_DUAL_CLIP = typer.Option(None, "--dual-clip", min=1.0, help="Dual-clip constant c > 1 for negative advantages (off by default).", callback=finite)
+T_KL_COEF = typer.Option(None, "--kl-coef", min=0.0, help="KL(pi || ref) weight, k3 estimator (0: no reference model).", callback=finite)
 T_REF_MODEL = typer.Option(None, "--ref-model", metavar="PATH", help="Reference for the KL term (default: the run's first policy).")
-T_LOSS_AGG = typer.Option(None, "--loss-agg", autocompletion=lambda: ["token-mean", "seq-mean-token-mean", "seq-mean-token-sum-norm"], help="token-mean, seq-mean-token-mean or seq-mean-token-sum-norm.")
-T_TRUNCATION_MASK = typer.Option(None, "--truncation-mask", autocompletion=lambda: ["none", "all", "conditional"], help="none, all (overlong filtering) or conditional (MicroCoder).")
-T_CTM_RHO = typer.Option(None, "--ctm-rho", min=0.0, max=1.0, help="Probability of masking an eligible truncated sample (conditional).")
+T_LOSS_AGG = typer.Option(None, "--loss-agg", autocompletion=lambda: ["token-mean", "seq-mean-token-mean", "seq-mean-token-sum-norm"], help="token-mean, seq-mean-token-mean or seq-mean-token-sum-norm.", callback=one_of("token-mean", "seq-mean-token-mean", "seq-mean-token-sum-norm"))
+T_TRUNCATION_MASK = typer.Option(None, "--truncation-mask", autocompletion=lambda: ["none", "all", "conditional"], help="none, all (overlong filtering) or conditional (MicroCoder).", callback=one_of("none", "all", "conditional"))
+T_CTM_RHO = typer.Option(None, "--ctm-rho", min=0.0, max=1.0, help="Probability of masking an eligible truncated sample (conditional).", callback=finite)
 T_MINI_BATCHES = typer.Option(1, "--mini-batches", min=1, help="Optimizer steps per batch (K).")
 T_MICRO_BATCH_TOKENS = typer.Option(16384, "--micro-batch-tokens", min=1, help="Token budget of a micro-batch (gradient accumulation).")
-T_LR = typer.Option(1e-6, "--lr", min=0.0, help="AdamW learning rate.")
+T_LR = typer.Option(None, "--lr", min=0.0, callback=finite, help="AdamW learning rate (default: the one the policy was trained with, when it is an mc checkpoint; else required: 1e-6 suits pretrained 1-8B models, 3e-4 the built-in tiny model).")
 T_WARMUP_STEPS = typer.Option(0, "--warmup-steps", min=0, help="Linear warm-up over this many optimizer steps, then constant.")
-T_WEIGHT_DECAY = typer.Option(0.0, "--weight-decay", min=0.0)
-T_MAX_GRAD_NORM = typer.Option(1.0, "--max-grad-norm", min=0.0, help="Gradient clipping (0: off).")
+T_WEIGHT_DECAY = typer.Option(0.0, "--weight-decay", min=0.0, callback=finite)
+T_MAX_GRAD_NORM = typer.Option(1.0, "--max-grad-norm", min=0.0, help="Gradient clipping (0: off).", callback=finite)
 T_BF16 = typer.Option(False, "--bf16", help="bf16 autocast (GPU).")
 T_GRAD_CHECKPOINTING = typer.Option(False, "--grad-checkpointing", help="Gradient checkpointing (less memory, more compute).")
 T_FSDP = typer.Option(False, "--fsdp", help="Under torchrun: shard parameters, gradients and optimizer state (FSDP2) instead of replicating them (DDP).")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from typing import Optional
 
 import typer
@@ -17,6 +16,7 @@ from mc.commands.common import (
     TIME_LIMIT,
     WORKERS,
     judge_config,
+    one_of,
     parse_day,
     problems_in,
 )
@@ -32,7 +32,7 @@ app = typer.Typer(
 @app.command("import")
 def import_(
     paths: list[str] = typer.Argument(..., metavar="PATH...", help="Files (JSON, JSONL[.gz], parquet, arrow), datasets save_to_disk folders, APPS folders, or - for stdin."),
-    format: str = typer.Option("auto", "--format", "-f", autocompletion=lambda: FORMAT_NAMES, help="Source format: auto, mc, livecodebench, taco, apps, codecontests, humaneval, mbpp."),
+    format: str = typer.Option("auto", "--format", "-f", autocompletion=lambda: FORMAT_NAMES, callback=one_of(*FORMAT_NAMES), help="Source format: auto, mc, livecodebench, taco, apps, codecontests, humaneval, mbpp."),
     join: list[str] = typer.Option([], "--join", metavar="PATH", help="Another copy of the same problems; fills what the imported ones lack (ids, dates, tests, graded submissions), matched by title + statement. Repeatable."),
     skip_bad: bool = typer.Option(False, "--skip-bad", help="Report and skip rows that cannot be converted, instead of stopping."),
     out: Optional[str] = OUT,
@@ -48,7 +48,7 @@ def import_(
     """
     from mc import console
     from mc.data.importer import ImportReport, import_problems
-    from mc.jsonl import open_writer
+    from mc.outputs import open_writer
 
     report = ImportReport()
     with open_writer(out) as writer:
@@ -97,7 +97,7 @@ def filter_(
     from mc.data.decontam import EvalIndex
     from mc.data.dedup import Deduplicator
     from mc.data.importer import import_problems
-    from mc.jsonl import open_writer
+    from mc.outputs import Outputs
 
     steps: list[tuple[str, filters.Step]] = []
     if platform:
@@ -121,7 +121,9 @@ def filter_(
         steps.append(("dedup", filters.dedup(Deduplicator(threshold=dedup_threshold))))
 
     report = filters.FilterReport()
-    with open_writer(out) as writer, open_writer(report_path) if report_path else nullcontext() as removed:
+    with Outputs() as outputs:
+        writer = outputs.records(out, "-o")
+        removed = outputs.records(report_path, "--report", optional=True)
         kept = filters.run_filters(
             console.track(problems_in(inputs), "filtering"),
             steps,
@@ -158,17 +160,20 @@ def verify(
       mc data verify --require-all --report broken.jsonl mbpp.jsonl -o mbpp_ok.jsonl
     """
     from mc import console
-    from mc.jsonl import open_writer, write_records
+    from mc.outputs import Outputs
     from mc.reward.sandbox.pool import Sandbox
     from mc.reward.verify import VerifyReport, verify_problems
 
     config = judge_config("binary", compare, time_limit, memory_mb, output_mb, all_tests=False)
     report = VerifyReport()
-    with Sandbox(workers, isolation) as sandbox, open_writer(out) as writer:
-        kept = verify_problems(problems_in(inputs), sandbox, config, report, max_solutions, require_all, require_solutions)
-        writer.write_all(console.track(kept, "verifying"))
-    if report_path:
-        write_records((r.record() for r in report.removed), report_path)
+    with Outputs() as outputs:
+        writer = outputs.records(out, "-o")
+        removed = outputs.records(report_path, "--report", optional=True)
+        with Sandbox(workers, isolation) as sandbox:
+            kept = verify_problems(problems_in(inputs), sandbox, config, report, max_solutions, require_all, require_solutions)
+            writer.write_all(console.track(kept, "verifying"))
+        if removed:
+            removed.write_all(r.record() for r in report.removed)
     for removal in report.removed[:10]:
         console.warn(f"dropped {removal.id}: {removal.reason}")
     console.table("mc data verify", ["", "problems"], [
@@ -199,7 +204,8 @@ def difficulty(
 
     from mc import console
     from mc.data.difficulty import keep_band, problems_with_pass_rates
-    from mc.jsonl import iter_records, open_writer, write_records
+    from mc.jsonl import iter_records
+    from mc.outputs import Outputs
     from mc.reward.score import validate_group
     from mc.rollout.temperature import parse_band
 
@@ -210,12 +216,14 @@ def difficulty(
         lo, hi = parse_band(keep)
         problems = keep_band(problems, lo, hi, removed)
     buckets: Counter = Counter()
-    with open_writer(out) as writer:
+    with Outputs() as outputs:
+        writer = outputs.records(out, "-o")
+        removed_writer = outputs.records(report_path, "--report", optional=True)
         for problem in problems:
             buckets[problem["meta"]["pass_bucket"]] += 1
             writer.write(problem)
-    if report_path:
-        write_records((r.record() for r in removed), report_path)
+        if removed_writer:
+            removed_writer.write_all(r.record() for r in removed)
     rows = [(b, buckets.get(b, 0)) for b in ("solved", "easy", "medium", "hard", "unsolved")]
     if keep:
         rows.append((f"removed (outside {keep})", len(removed)))
@@ -237,10 +245,11 @@ def batch(
     \b
       mc data batch train.jsonl --step 3 --size 16 --seed 0 | mc rollout --model ckpt/ --seed 3 | mc reward | ...
     """
-    from mc.jsonl import write_records
+    from mc.outputs import open_writer
     from mc.train.loop import batch_problems
 
-    write_records(batch_problems(list(problems_in(inputs)), step, size, seed), out)
+    with open_writer(out) as writer:
+        writer.write_all(batch_problems(list(problems_in(inputs)), step, size, seed))
 
 
 @app.command("synth")
@@ -265,21 +274,32 @@ def synth(
       mc data synth --count 5 | mc data verify | mc data stats
       mc data synth --count 8 --seed 2 -o heldout.jsonl && mc data synth --count 40 --exclude heldout.jsonl -o train.jsonl
     """
-    from mc.data.synthetic import FAMILIES, generate
-    from mc.errors import McUsageError
-    from mc.jsonl import iter_records, write_records
+    from mc import console
+    from mc.commands.common import problems_in
+    from mc.data.synthetic import FAMILIES, exclusion_pairs, generate, same_task
+    from mc.errors import McError, McUsageError
+    from mc.outputs import Outputs
 
     names = [f.strip() for f in families.split(",") if f.strip()]
     unknown = [f for f in names if f not in FAMILIES]
     if unknown:
         raise McUsageError(f"unknown families {', '.join(unknown)}; choose from {', '.join(FAMILIES)}")
-    used = {(p["meta"]["family"], p["meta"]["k"]) for p in iter_records(exclude)
-            if isinstance(p.get("meta"), dict) and "family" in p["meta"] and "k" in p["meta"]} if exclude else set()
-    try:
-        problems = generate(names, count, seed, tests, exclude=used)
-    except ValueError as e:
-        raise McUsageError(f"{e}: ask for fewer problems or exclude less") from None
-    write_records(problems, out)
+    with Outputs() as outputs:
+        writer = outputs.records(out, "-o")
+        used: set = set()
+        if exclude:
+            used, others = exclusion_pairs(problems_in(exclude))
+            if not used:
+                raise McError(f"--exclude {', '.join(exclude)}: no synthetic problems in it (none has meta.family and meta.k)",
+                              "give problems written by mc data synth")
+            relevant = sum(1 for f, _ in used if any(same_task(f, name) for name in names))
+            console.log(f"excluding {len(used)} (task, K) pairs from {', '.join(exclude)}; {relevant} of them are tasks of "
+                        f"the requested families" + (f"; {others} records there are not synthetic and exclude nothing" if others else ""))
+        try:
+            problems = generate(names, count, seed, tests, exclude=used)
+        except ValueError as e:
+            raise McUsageError(f"{e}: ask for fewer problems or exclude less") from None
+        writer.write_all(problems)
 
 
 @app.command("stats")
@@ -331,7 +351,7 @@ def split(
     test_fraction: Optional[float] = typer.Option(None, "--test-fraction", min=0.0, max=1.0, help="Share of problems for the test side, chosen by a hash of id and seed."),
     seed: int = typer.Option(0, "--seed", help="Seed for --test-fraction."),
     by_date: Optional[str] = typer.Option(None, "--by-date", metavar="DATE", help="Released before DATE -> train, on or after -> test."),
-    undated: str = typer.Option("error", "--undated", autocompletion=lambda: ["error", "train", "test", "drop"], help="With --by-date, where problems without a date go: error, train, test or drop."),
+    undated: str = typer.Option("error", "--undated", autocompletion=lambda: ["error", "train", "test", "drop"], callback=one_of("error", "train", "test", "drop"), help="With --by-date, where problems without a date go: error, train, test or drop."),
 ) -> None:
     """Split problems into train and test, deterministically.
 
@@ -346,17 +366,14 @@ def split(
     from mc import console
     from mc.data import split as splitting
     from mc.errors import McError, McUsageError
-    from mc.jsonl import open_writer
+    from mc.outputs import Outputs
 
     if (test_fraction is None) == (by_date is None):
         raise McUsageError("give exactly one of --test-fraction or --by-date")
-    if train == test:
-        raise McUsageError("--train and --test must differ")
-    if undated not in ("error", "train", "test", "drop"):
-        raise McUsageError("--undated must be one of: error, train, test, drop")
     cutoff = parse_day(by_date, "--by-date")
     counts: Counter = Counter()
-    with open_writer(train) as train_writer, open_writer(test) as test_writer:
+    with Outputs() as outputs:
+        train_writer, test_writer = outputs.records(train, "--train"), outputs.records(test, "--test")
         writers = {splitting.TRAIN: train_writer, splitting.TEST: test_writer}
         for problem in console.track(problems_in(inputs), "splitting"):
             if cutoff is None:

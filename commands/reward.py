@@ -16,12 +16,13 @@ from mc.commands.common import (
     TIME_LIMIT,
     WORKERS,
     judge_config,
+    one_of,
 )
 
 
 def reward(
     inputs: list[str] = typer.Argument(None, metavar="GROUPS", help="Group records (JSONL, .gz allowed); stdin when none or -.", show_default=False),
-    reward_kind: str = typer.Option("binary", "--reward", autocompletion=lambda: ["binary", "fraction"], help="binary: 1 when every test passes (the paper's); fraction: share of tests passed."),
+    reward_kind: str = typer.Option("binary", "--reward", autocompletion=lambda: ["binary", "fraction"], callback=one_of("binary", "fraction"), help="binary: 1 when every test passes (the paper's); fraction: share of tests passed."),
     compare: str = COMPARE,
     workers: Optional[int] = WORKERS,
     time_limit: float = TIME_LIMIT,
@@ -48,7 +49,8 @@ def reward(
       paste -d '\\n' out.0 out.1 | sed '/^$/d' > scored.jsonl     # = mc reward groups.jsonl
     """
     from mc import console
-    from mc.jsonl import iter_records, open_writer
+    from mc.jsonl import iter_records
+    from mc.outputs import open_writer
     from mc.reward.sandbox.pool import Sandbox
     from mc.reward.score import ScoreReport, score_groups, validate_group
 
@@ -58,16 +60,18 @@ def reward(
     part = parse_shard(shard) if shard else None
     report = ScoreReport()
     started = time.monotonic()
-    with Sandbox(workers, isolation) as sandbox, open_writer(out) as writer:
+    with open_writer(out) as writer, Sandbox(workers, isolation) as sandbox:
         groups = iter_records(inputs or ["-"], validate=validate_group)
         if part:
             groups = take_shard(groups, *part)
         writer.write_all(console.track(score_groups(groups, sandbox, config, report), "judging groups"))
         layers = sandbox.layers
     elapsed = time.monotonic() - started
+    busy = max(elapsed - report.input_wait_s, 1e-9)  # rates exclude time spent waiting for a slow producer
+    waited = f"; {report.input_wait_s:.1f} s waiting for input" if report.input_wait_s >= 0.05 else ""
     rows = [(verdict, count, f"{count / max(report.samples, 1):.1%}") for verdict, count in report.verdicts.most_common()]
-    console.table(f"mc reward: {report.samples} samples in {report.groups} groups, {elapsed:.1f} s "
-                  f"({report.samples / max(elapsed, 1e-9):.1f} samples/s, {report.tests_run / max(elapsed, 1e-9):.0f} tests/s)",
+    console.table(f"mc reward: {report.samples} samples in {report.groups} groups, {elapsed:.1f} s{waited} "
+                  f"({report.samples / busy:.1f} samples/s, {report.tests_run / busy:.0f} tests/s judging)",
                   ["verdict", "samples", "share"], rows, align="lrr")
     if report.accepted_by:
         console.log("accepted by: " + ", ".join(f"{m} {c}" for m, c in report.accepted_by.most_common()))

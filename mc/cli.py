@@ -7,6 +7,7 @@ error. A broken pipe (`mc ... | head`) ends quietly with 0. Tracebacks only with
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 
@@ -80,8 +81,13 @@ def _error(prefix: str, message: str) -> None:
 
 def _quiet_stdout() -> None:
     """After EPIPE: point stdout at /dev/null so the final flush cannot raise."""
+    if sys.stdout is None:
+        return
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
+
+
+_WRITE_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG, errno.EIO)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -106,15 +112,30 @@ def main(argv: list[str] | None = None) -> None:
         show = getattr(e, "show", None)
         show() if show else _error("error", e.format_message())
         code = e.exit_code
+    except OSError as e:  # the machine refused: a full disk, an I/O error, a closed stream
+        if debug:
+            raise
+        if e.errno in _WRITE_ERRORS:  # files mc writes name themselves (McError): this was stdout
+            _quiet_stdout()
+            where = e.filename or "to stdout"
+            _error("error", f"cannot write {where}: {e.strerror or e}")
+        else:
+            _error("error", f"{e.strerror or e}" + (f": {e.filename}" if e.filename else ""))
+        code = 1
     except Exception as e:  # a bug in mc: still one line unless --debug
         if debug:
             raise
         _error("internal error", f"{type(e).__name__}: {e} (rerun with --debug for the traceback)")
         code = 1
     try:
-        sys.stdout.flush()
+        if sys.stdout is not None:
+            sys.stdout.flush()
     except BrokenPipeError:
         _quiet_stdout()
+    except OSError as e:  # `mc ... > /dev/full`: what was printed never landed
+        _error("error", f"cannot write to stdout: {e.strerror or e}")
+        _quiet_stdout()
+        code = code or 1
     sys.exit(code if isinstance(code, int) else 0)
 
 

@@ -62,16 +62,42 @@ def track(items: Iterable[T], description: str, total: int | None = None) -> Ite
 
 def table(title: str, columns: list[str], rows: Iterable[Iterable[object]], align: str | None = None) -> None:
     """A table on stderr. `align` has one letter per column, l or r (default:
-    the first column left, the others right)."""
+    the first column left, the others right).
+
+    However narrow the terminal (or 80 columns in a pipe), every figure shows in
+    full: right-aligned columns never shrink or wrap; only the left-aligned ones
+    (names, paths) are cut, with an ellipsis, and a long path keeps its end.
+    """
     from rich.table import Table
 
     align = align or "l" + "r" * (len(columns) - 1)
+    rows = [[str(cell) for cell in row] for row in rows]
     t = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
     for index, (column, side) in enumerate(zip(columns, align)):
-        t.add_column(column, justify="right" if side == "r" else "left", no_wrap=index == 0)
+        if side == "r":  # figures: as wide as the widest, never cut
+            width = max([len(column)] + [len(row[index]) for row in rows if index < len(row)])
+            t.add_column(column, justify="right", no_wrap=True, min_width=width)
+        else:
+            t.add_column(column, justify="left", no_wrap=True, overflow="ellipsis", min_width=min(len(column), 8))
+    budget = _name_budget(rows, align)
     for row in rows:
-        t.add_row(*(escape(str(cell)) for cell in row))
+        t.add_row(*(escape(_keep_end(cell, budget) if side == "l" else cell) for cell, side in zip(row, align)))
     stderr().print(t)
+
+
+def _name_budget(rows: list[list[str]], align: str) -> int:
+    """Characters left for the name columns once the figures have their full width."""
+    width = stderr().width
+    figures = sum(max((len(row[i]) for row in rows if i < len(row)), default=0) for i, side in enumerate(align) if side == "r")
+    names = max(1, align.count("l"))
+    return max(12, (width - figures - 3 * (len(align) - 1)) // names)
+
+
+def _keep_end(text: str, budget: int) -> str:
+    """A path too long for its column loses its beginning (the file name is what tells rows apart)."""
+    if len(text) <= budget or ("/" not in text and "\\" not in text):
+        return text
+    return "…" + text[-(budget - 1):]
 
 
 class step_progress:

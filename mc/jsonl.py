@@ -4,9 +4,9 @@ Reading: files, gzip files (detected by their magic bytes, whatever the name) an
 stdin (`-`), one record at a time, so no stage needs its whole input in memory.
 A malformed line is an `McError` naming the file and line number.
 
-Writing: stdout, or a file written atomically (a temporary file beside the
-target, renamed over it only when the stage finished), so a crash mid-write
-leaves the old file intact. A `.gz` target is gzip-compressed.
+Writing (mc/outputs.py): stdout, or files written atomically (temporaries
+beside the targets, renamed over them only when the stage finished), so a crash
+mid-write leaves the old files intact. A `.gz` target is gzip-compressed.
 
 orjson does the work. Two corners it gets wrong for us are patched here: it turns
 integers beyond 64 bits into floats when reading (silently changing a value) and
@@ -18,10 +18,9 @@ from __future__ import annotations
 import contextlib
 import gzip
 import json
-import os
 import re
 import sys
-import tempfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
 
@@ -31,17 +30,23 @@ from mc.errors import McError
 
 STDIO = "-"
 GZIP_MAGIC = b"\x1f\x8b"
+BOM = b"\xef\xbb\xbf"
 
 # A JSON number of 19+ digits in value position: orjson would read it as a float.
 # Also matches such digits inside strings; then we only pay the slower parser.
 _BIG_INT = re.compile(rb"[\[:,]\s*-?\d{19,}")
 
 
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON (JSON has no NaN or infinity)")
+
+
 def loads(line: bytes | str) -> Any:
     if isinstance(line, str):
         line = line.encode()
     if _BIG_INT.search(line):
-        return json.loads(line)
+        # The standard library would accept NaN/Infinity where orjson refuses them.
+        return json.loads(line, parse_constant=_not_json)
     return orjson.loads(line)
 
 
@@ -62,8 +67,14 @@ def display_name(path: str) -> str:
 def open_binary(path: str) -> Iterator[IO[bytes]]:
     """Open a file or stdin for binary reading, transparently un-gzipping."""
     if path == STDIO:
+        if sys.stdin is None:
+            raise McError("stdin is closed: nothing to read", "give input files, or pipe records in")
         raw: IO[bytes] = sys.stdin.buffer
         owned = False
+        if raw.isatty():
+            from mc.console import log
+
+            log("reading records from the terminal (stdin): paste JSONL and press Ctrl-D, or give a FILE")
     else:
         try:
             raw = open(path, "rb")
@@ -75,7 +86,12 @@ def open_binary(path: str) -> Iterator[IO[bytes]]:
     try:
         head = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
         stream: IO[bytes] = gzip.GzipFile(fileobj=raw) if head == GZIP_MAGIC else raw
-        yield stream
+        try:
+            if hasattr(stream, "peek") and stream.peek(3)[:3] == BOM:
+                stream.read(3)  # a UTF-8 byte order mark (Windows editors, spreadsheet exports): not data
+            yield stream
+        except (EOFError, gzip.BadGzipFile, zlib.error) as e:  # only a gzip stream raises these
+            raise McError(f"cannot read {display_name(path)}: {e}", "a truncated or corrupt .gz file?") from None
     finally:
         if owned:
             raw.close()
@@ -90,8 +106,9 @@ def iter_lines(path: str) -> Iterator[tuple[int, bytes]]:
             for lineno, line in enumerate(f, 1):
                 if line.strip():
                     yield lineno, line
-        except (OSError, EOFError, gzip.BadGzipFile) as e:
-            raise McError(f"{name}:{lineno + 1}: cannot read: {e}") from None
+        except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as e:
+            hint = " (a truncated or corrupt .gz file?)" if not isinstance(e, OSError) or isinstance(e, gzip.BadGzipFile) else ""
+            raise McError(f"{name}:{lineno + 1}: cannot read: {e}{hint}") from None
 
 
 def iter_records(
@@ -110,7 +127,7 @@ def iter_records(
         for lineno, line in iter_lines(path):
             try:
                 record = loads(line)
-            except (orjson.JSONDecodeError, json.JSONDecodeError, UnicodeDecodeError) as e:
+            except ValueError as e:  # orjson's and json's decode errors, bad UTF-8, NaN
                 hint = "truncated line?" if not line.rstrip().endswith(b"}") else "not valid JSON"
                 raise McError(f"{name}:{lineno}: malformed JSON ({hint}): {e}") from None
             if not isinstance(record, dict):
@@ -127,86 +144,6 @@ def read_all(path: str, validate: Callable[[dict], None] | None = None) -> list[
     return list(iter_records(path, validate))
 
 
-@contextlib.contextmanager
-def atomic_path(target: str) -> Iterator[str]:
-    """Yield a temporary path beside `target`; rename it over `target` on success.
-
-    On an exception the temporary file is removed and `target` is untouched.
-    """
-    directory = os.path.dirname(os.path.abspath(target))
-    if not os.path.isdir(directory):
-        raise McError(f"cannot write {target}: folder {directory} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=directory)
-    os.close(fd)
-    try:
-        yield tmp
-        if os.path.exists(target):
-            # Keep the permissions a user gave the file they are replacing.
-            os.chmod(tmp, os.stat(target).st_mode & 0o7777)
-        else:
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-class StdoutClosed(Exception):
-    """The reader of our stdout went away (`mc ... | head`): stop quietly.
-
-    Deliberately not an OSError, so no layer in between mistakes it for a failure.
-    """
-
-
-def write_stdout(data: bytes) -> None:
-    try:
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
-    except BrokenPipeError:
-        raise StdoutClosed() from None
-
-
-class RecordWriter:
-    """Writes records as JSON lines; on stdout each line is flushed so pipelines stream."""
-
-    def __init__(self, stream: IO[bytes], to_stdout: bool):
-        self._stream = stream
-        self._to_stdout = to_stdout
-        self.count = 0
-
-    def write(self, record: dict) -> None:
-        if self._to_stdout:
-            write_stdout(dumps(record))
-        else:
-            self._stream.write(dumps(record))
-        self.count += 1
-
-    def write_all(self, records: Iterable[dict]) -> int:
-        for record in records:
-            self.write(record)
-        return self.count
-
-
-@contextlib.contextmanager
-def open_writer(out: str | None) -> Iterator[RecordWriter]:
-    """A RecordWriter on stdout (`None` or `-`) or, atomically, on a file."""
-    if out is None or out == STDIO:
-        yield RecordWriter(sys.stdout.buffer, to_stdout=True)
-        return
-    with atomic_path(out) as tmp:
-        with open(tmp, "wb", buffering=1 << 20) as raw:
-            if out.endswith(".gz"):
-                with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz:
-                    yield RecordWriter(gz, to_stdout=False)
-            else:
-                yield RecordWriter(raw, to_stdout=False)
-            raw.flush()
-            os.fsync(raw.fileno())
-
-
-def write_records(records: Iterable[dict], out: str | None) -> int:
-    with open_writer(out) as writer:
-        return writer.write_all(records)
+# Writing lives in mc/outputs.py (every output of a command, checked up front and
+# landed together); these names stay here for the stages that stream records.
+from mc.outputs import RecordWriter, StdoutClosed, atomic_path, open_writer, write_records, write_stdout  # noqa: E402,F401

@@ -255,9 +255,11 @@ def load_tokenizer(path: str, what: str = "model"):
     try:
         return AutoTokenizer.from_pretrained(path)
     except Exception as e:  # transformers raises OSError, ValueError, TypeError, KeyError, tokenizers' own
-        where = "local folder" if os.path.isdir(path) else "hub id"
-        raise McError(f"cannot load the tokenizer of {what} {path} ({where}): {_one_line(e)}",
-                      "the folder needs tokenizer files (tokenizer.json or a vocabulary); save them with the model") from None
+        if os.path.isdir(path):
+            raise McError(f"cannot load the tokenizer of {what} {path}: {_one_line(e)}",
+                          "the folder needs tokenizer files (tokenizer.json or a vocabulary); save them with the model") from None
+        raise McError(f"{what} {path}: no such folder here, and the hub id cannot be loaded: {_one_line(e)}",
+                      "check the path or hub id; without network, download the model first") from None
 
 
 def load_causal_lm(path: str, dtype, device, what: str = "model"):

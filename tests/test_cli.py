@@ -72,9 +72,38 @@ def test_missing_tests_field(tmp_path):
     assert "p.jsonl:1: problem 'x/1' has no 'tests' field" in line
 
 
-def test_unknown_format(real):
-    line = one_line_error(run_mc("data", "import", "--format", "kaggle", real.mbpp))
-    assert "unknown format 'kaggle'" in line and "livecodebench" in line
+@pytest.mark.parametrize("argv, known", [
+    (["data", "import", "--format", "kaggle", "x.json"], "livecodebench"),
+    (["reward", "--isolation", "kaggle"], "seccomp"),
+    (["data", "verify", "--isolation", "kaggle"], "seccomp"),
+    (["reward", "--compare", "kaggle"], "strict"),
+    (["reward", "--reward", "kaggle"], "fraction"),
+    (["model", "init", "--size", "kaggle", "m/"], "0.6b"),
+    (["data", "split", "--by-date", "2024-01-01", "--undated", "kaggle", "--train", "a", "--test", "b"], "drop"),
+    (["train-step", "--policy", "p", "--out", "o", "--preset", "kaggle"], "dapo"),
+    (["train-step", "--policy", "p", "--out", "o", "--loss-agg", "kaggle"], "token-mean"),
+    (["train-step", "--policy", "p", "--out", "o", "--truncation-mask", "kaggle"], "conditional"),
+    (["rollout", "-m", "m", "--backend", "kaggle"], "vllm"),
+])
+def test_an_unknown_name_for_a_choice_is_a_usage_error(argv, known, tmp_path):
+    """Exit 2 before any work (no file read, no model loaded), naming the choices."""
+    proc = run_mc(*argv, input=b"", cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert b"kaggle" in proc.stderr and known.encode() in proc.stderr and b"Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("argv", [
+    ["reward", "--time-limit", "inf"],
+    ["reward", "--time-limit", "nan"],
+    ["train-step", "--policy", "p", "--out", "o", "--lr", "inf"],
+    ["train-step", "--policy", "p", "--out", "o", "--clip-high", "nan"],
+    ["train-step", "--policy", "p", "--out", "o", "--dual-clip", "inf"],
+    ["train-step", "--policy", "p", "--out", "o", "--max-grad-norm", "inf"],
+])
+def test_non_finite_numbers_are_usage_errors(argv, tmp_path):
+    proc = run_mc(*argv, input=b"", cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert b"finite" in proc.stderr or b"greater than" in proc.stderr
 
 
 def test_undetectable_format(tmp_path):

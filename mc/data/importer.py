@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from mc.data import tables
 from mc.data.formats import FORMATS, Format, apps, detect_format
 from mc.data.formats.common import RowContext, RowError
-from mc.errors import McError
+from mc.errors import McError, McUsageError
 from mc.records import validate_problem
 from mc.reward.rules import extract_rules
 
@@ -56,8 +56,7 @@ def import_problems(
     report: ImportReport | None = None,
 ) -> Iterator[dict]:
     if fmt != "auto" and fmt not in FORMATS:
-        # Reported like bad input (exit 1), as a wrong --format usually is a wrong guess about a file.
-        raise McError(f"unknown format {fmt!r}; choose one of: auto, {', '.join(FORMATS)}")
+        raise McUsageError(f"--format must be one of: auto, {', '.join(FORMATS)}; got {fmt!r}")
     report = report if report is not None else ImportReport()
     # Copies to join may come in another shape (rllm's vs an eval_all file): detect each.
     index = _join_index(join or [], "auto", skip_bad, report)

@@ -12,7 +12,7 @@ of one family differ in more than their tests.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from mc.records import new_problem, new_tests
@@ -91,6 +91,25 @@ def _constants(rng: random.Random, k_range: tuple[int, int], count: int, exclude
     return out
 
 
+def same_task(family: str, other: str) -> bool:
+    """Two families pose one task when their reference programs are the same (add_k and
+    add_k_words): a K held out in one must be held out in the other too."""
+    return family in FAMILIES and other in FAMILIES and FAMILIES[family].program == FAMILIES[other].program
+
+
+def exclusion_pairs(problems: Iterable[dict]) -> tuple[set[tuple[str, int]], int]:
+    """The (family, K) pairs of synthetic problems, and how many records were not synthetic."""
+    pairs, others = set(), 0
+    for problem in problems:
+        meta = problem.get("meta") or {}
+        family, k = meta.get("family"), meta.get("k")
+        if isinstance(family, str) and isinstance(k, int) and not isinstance(k, bool):
+            pairs.add((family, k))
+        else:
+            others += 1
+    return pairs, others
+
+
 def generate(families: list[str], count: int, seed: int, tests: int = 3, prefix: str = "synth",
              exclude: set[tuple[str, int]] = frozenset()) -> list[dict]:
     """`count` problems per family, deterministic in `seed`; no (family, K) pair of `exclude`."""
@@ -98,7 +117,7 @@ def generate(families: list[str], count: int, seed: int, tests: int = 3, prefix:
     problems = []
     for name in families:
         family = FAMILIES[name]
-        for i, k in enumerate(_constants(rng, family.k_range, count, {k for f, k in exclude if f == name})):
+        for i, k in enumerate(_constants(rng, family.k_range, count, {k for f, k in exclude if same_task(f, name)})):
             inputs = [family.make_input(rng) for _ in range(tests)]
             cases = [{"input": x, "output": family.answer(x, k)} for x in inputs]
             question = f"{rng.choice(READS[family.reads])} {rng.choice(ASKS).format(task=family.task.format(k=k))}"

@@ -7,6 +7,7 @@ before it are judged.
 
 from __future__ import annotations
 
+import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -46,18 +47,37 @@ class ScoreReport:
     verdicts: Counter = field(default_factory=Counter)
     accepted_by: Counter = field(default_factory=Counter)
     run_time_s: float = 0.0
+    input_wait_s: float = 0.0  # time with nothing to judge, waiting for the next input group (a slow pipe)
+
+
+def _waits(items: Iterable[T], idle: Callable[[], bool], waited: Callable[[float], None]) -> Iterator[T]:
+    """`items`, timing each wait for the next one that began with nothing left to judge."""
+    source = iter(items)
+    while True:
+        was_idle, started = idle(), time.monotonic()
+        try:
+            item = next(source)
+        except StopIteration:
+            return
+        if was_idle:
+            waited(time.monotonic() - started)
+        yield item
 
 
 def judged_in_order(
-    items: Iterable[T], tasks: Callable[[T], list[Callable[[], dict]]], workers: int, window: int | None = None
+    items: Iterable[T], tasks: Callable[[T], list[Callable[[], dict]]], workers: int, window: int | None = None,
+    waited: Callable[[float], None] | None = None,
 ) -> Iterator[tuple[T, list[dict]]]:
     """Run each item's judge tasks on `workers` threads; yield (item, results)
-    in input order, with at most `window` tasks in flight (memory stays flat)."""
+    in input order, with at most `window` tasks in flight (memory stays flat).
+    `waited` is told how long the workers sat idle waiting for input."""
     # Deep enough that one slow sample (a timeout) at the head of the queue
     # does not leave the other workers idle while later items wait.
     window = window or max(128, 32 * workers)
     pending: deque[tuple[T, list[Future]]] = deque()
     in_flight = 0
+    if waited is not None:
+        items = _waits(items, lambda: all(f.done() for _, futures in pending for f in futures), waited)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="judge") as pool:
         for item in items:
             futures = [pool.submit(task) for task in tasks(item)]
@@ -78,7 +98,10 @@ def score_groups(
     def tasks(group: dict):
         return [partial(judge_sample, group["problem"], sample, sandbox, config) for sample in group["samples"]]
 
-    for group, results in judged_in_order(groups, tasks, sandbox.size, window):
+    def waited(seconds: float) -> None:
+        report.input_wait_s += seconds
+
+    for group, results in judged_in_order(groups, tasks, sandbox.size, window, waited):
         samples = []
         for sample, result in zip(group["samples"], results):
             report.tests_run += result.pop(TESTS_RUN, 0)

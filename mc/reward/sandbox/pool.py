@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from mc.errors import McError
+from mc.errors import McError, McUsageError
 from mc.reward.sandbox import layers
 from mc.reward.sandbox.protocol import FrameError, FrameReader, encode
 from mc.reward.sandbox.worker import STARTUP_GRACE_S, WALL_EXTRA_S, WALL_FACTOR
@@ -197,7 +197,7 @@ class Sandbox:
 
     def __init__(self, workers: int | None = None, isolation: str = "full"):
         if isolation not in ISOLATION_LEVELS:
-            raise McError(f"unknown isolation level {isolation!r}; choose one of {', '.join(ISOLATION_LEVELS)}")
+            raise McUsageError(f"--isolation must be one of: {', '.join(ISOLATION_LEVELS)}; got {isolation!r}")
         self.size = workers or os.cpu_count() or 1
         self.isolation = isolation
         self._root = tempfile.mkdtemp(prefix="mc-sandbox-")
