@@ -86,3 +86,33 @@ def test_atomic_write_replaces_and_gzips(tmp_path):
 def test_writing_into_missing_folder_is_a_clear_error(tmp_path):
     with pytest.raises(McError, match="does not exist"):
         jsonl.write_records([{"a": 1}], str(tmp_path / "nope" / "x.jsonl"))
+
+
+def test_a_byte_order_mark_is_not_data(tmp_path):
+    """Windows editors and spreadsheet exports begin UTF-8 files with a BOM."""
+    text = '\ufeff{"a": 1}\n{"a": 2}\n'
+    for name, gz in [("bom.jsonl", False), ("bom.jsonl.gz", True)]:
+        assert [r["a"] for r in jsonl.iter_records(write(tmp_path / name, text, gz))] == [1, 2]
+
+
+@pytest.mark.parametrize("damage", ["truncate", "corrupt"])
+def test_a_damaged_gzip_file_is_one_clear_error(tmp_path, damage):
+    data = bytearray(gzip.compress(b"".join(b'{"a": %d, "pad": "%s"}\n' % (i, b"x" * (i % 97)) for i in range(3000))))
+    if damage == "truncate":
+        data = data[: len(data) // 2]
+    else:
+        data[len(data) // 3 : len(data) // 3 + 16] = b"\xff" * 16
+    path = tmp_path / "x.jsonl.gz"
+    path.write_bytes(bytes(data))
+    # Garbage that still inflates shows as a malformed line before the CRC check can fail.
+    with pytest.raises(McError, match=r"x\.jsonl\.gz:\d+: (cannot read.*truncated or corrupt|malformed JSON)"):
+        list(jsonl.iter_records(str(path)))
+
+
+def test_nan_and_infinity_are_not_json_even_beside_big_integers(tmp_path):
+    """orjson refuses NaN; the big-integer fallback (the standard library) must too."""
+    for line in ('{"a": 12345678901234567890, "b": NaN}', '{"a": 12345678901234567890, "b": -Infinity}',
+                 '{"b": NaN}', '{"b": Infinity}'):
+        path = write(tmp_path / "x.jsonl", line + "\n")
+        with pytest.raises(McError, match=r"x\.jsonl:1: malformed JSON"):
+            list(jsonl.iter_records(path))

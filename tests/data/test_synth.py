@@ -46,3 +46,25 @@ def test_exclude_keeps_a_held_out_set_unseen(tmp_path):
     bad = run_mc("data", "synth", "--families", "rep_k", "--count", "2", "--exclude", tmp_path / "rep.jsonl")
     assert bad.returncode == 1  # unreadable exclude file: a clear runtime error
     assert run_mc("data", "synth", "--families", "nope").returncode == 2
+
+
+def test_exclude_holds_out_a_task_in_every_wording(tmp_path):
+    """add_k and add_k_words are one program: a K held out in one is held out in both."""
+    held = tmp_path / "held.jsonl"
+    run_mc("data", "synth", "--families", "add_k", "--count", "5", "--seed", "2", "-o", held, check_rc=0)
+    held_ks = {json.loads(line)["meta"]["k"] for line in held.read_text().splitlines()}
+    proc = run_mc("data", "synth", "--families", "add_k_words,mul_k", "--count", "30", "--exclude", held, check_rc=0)
+    train = jsonl_lines(proc.stdout)
+    assert not held_ks & {p["meta"]["k"] for p in train if p["meta"]["family"] == "add_k_words"}
+    assert b"excluding 5 (task, K) pairs" in proc.stderr
+
+
+def test_exclude_refuses_files_that_hold_no_synthetic_problems(tmp_path):
+    real = tmp_path / "real.jsonl"
+    real.write_text(json.dumps({"schema": "mc.problem/1", "id": "a", "question": "q", "tests": {"type": "stdin", "cases": []}}) + "\n")
+    proc = run_mc("data", "synth", "--exclude", real)
+    assert proc.returncode == 1 and b"no synthetic problems" in proc.stderr
+    junk = tmp_path / "junk.jsonl"
+    junk.write_text('{"family": "add_k", "k": 3}\n')
+    proc = run_mc("data", "synth", "--exclude", junk)
+    assert proc.returncode == 1 and b"junk.jsonl:1:" in proc.stderr
