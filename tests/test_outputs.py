@@ -227,3 +227,18 @@ def test_declaring_checks_before_any_work(tmp_path):
             out.records(str(tmp_path / "missing" / "a"), "--a")
     assert out.records(None, "--report", optional=True) is None
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_command_waiting_on_a_terminal_says_so(tmp_path):
+    import pty
+
+    controller, terminal = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "mc", "data", "stats"], stdin=terminal, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env={**os.environ, "MC_PROGRESS": "0"})
+    os.close(terminal)
+    first = proc.stderr.readline()
+    os.write(controller, b"\x04")  # Ctrl-D: end of input
+    proc.wait(timeout=60)
+    os.close(controller)
+    assert b"reading records from the terminal" in first and b"Ctrl-D" in first
+    assert proc.returncode == 0
