@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import io
 import json
 import re
 import sys
@@ -84,11 +85,17 @@ def open_binary(path: str) -> Iterator[IO[bytes]]:
             raise McError(f"cannot read {path}: {e.strerror}") from None
         owned = True
     try:
-        head = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
-        stream: IO[bytes] = gzip.GzipFile(fileobj=raw) if head == GZIP_MAGIC else raw
+        # One look ahead only: on a terminal each read at the end of input needs its own Ctrl-D.
+        head = raw.peek(3)[:3] if hasattr(raw, "peek") else None
+        stream: IO[bytes] = raw
+        if head == b"":
+            stream = io.BytesIO()  # already at the end
+        elif head is not None and head[:2] == GZIP_MAGIC:
+            stream = gzip.GzipFile(fileobj=raw)
+            head = stream.peek(3)[:3]
+        if head and head.startswith(BOM):
+            stream.read(3)  # a UTF-8 byte order mark (Windows editors, spreadsheet exports): not data
         try:
-            if hasattr(stream, "peek") and stream.peek(3)[:3] == BOM:
-                stream.read(3)  # a UTF-8 byte order mark (Windows editors, spreadsheet exports): not data
             yield stream
         except (EOFError, gzip.BadGzipFile, zlib.error) as e:  # only a gzip stream raises these
             raise McError(f"cannot read {display_name(path)}: {e}", "a truncated or corrupt .gz file?") from None
