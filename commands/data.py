@@ -98,12 +98,13 @@ def filter_(
     from mc.data.dedup import Deduplicator
     from mc.data.importer import import_problems
     from mc.outputs import Outputs
+    from mc.records import DIFFICULTIES
 
     steps: list[tuple[str, filters.Step]] = []
     if platform:
         steps.append(("platform", filters.by_field("platform", platform)))
     if difficulty:
-        steps.append(("difficulty", filters.by_field("difficulty", difficulty)))
+        steps.append(("difficulty", filters.by_field("difficulty", difficulty, known=DIFFICULTIES)))
     if before or after:
         steps.append(("date", filters.date_window(parse_day(before, "--before"), parse_day(after, "--after"), keep_undated)))
     if require_tests:
@@ -281,6 +282,8 @@ def synth(
     from mc.outputs import Outputs
 
     names = [f.strip() for f in families.split(",") if f.strip()]
+    if not names:
+        raise McUsageError("--families needs at least one family", f"choose from {', '.join(FAMILIES)}")
     unknown = [f for f in names if f not in FAMILIES]
     if unknown:
         raise McUsageError(f"unknown families {', '.join(unknown)}; choose from {', '.join(FAMILIES)}")

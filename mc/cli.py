@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
 import sys
+import threading
 
 import typer
 
@@ -90,8 +92,19 @@ def _quiet_stdout() -> None:
 _WRITE_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG, errno.EIO)
 
 
+class Terminated(BaseException):
+    """SIGTERM (kill, timeout, a job scheduler): unwind like Ctrl-C, so temporaries,
+    sandbox folders and half-written outputs are cleaned up, then exit 143."""
+
+
+def _terminate(signum, frame) -> None:
+    raise Terminated()
+
+
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else list(argv)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate)
     debug = "--debug" in args or os.environ.get("MC_DEBUG", "") not in ("", "0")
     try:
         code = app(args=args, prog_name="mc", standalone_mode=False)
@@ -108,6 +121,9 @@ def main(argv: list[str] | None = None) -> None:
     except (typer.Abort, KeyboardInterrupt):
         _error("error", "interrupted")
         code = 130
+    except Terminated:
+        _error("error", "terminated")
+        code = 143
     except typer.TyperException as e:  # usage errors: bad flag value, missing argument
         show = getattr(e, "show", None)
         show() if show else _error("error", e.format_message())

@@ -32,6 +32,10 @@ from mc.errors import McError
 STDIO = "-"
 GZIP_MAGIC = b"\x1f\x8b"
 BOM = b"\xef\xbb\xbf"
+# The longest record line read: far beyond any real problem or group (the largest
+# LiveCodeBench problems are a few MiB), small enough that /dev/zero or a binary
+# file fails in a second instead of exhausting memory.
+MAX_LINE_BYTES = 256 << 20
 
 # A JSON number of 19+ digits in value position: orjson would read it as a float.
 # Also matches such digits inside strings; then we only pay the slower parser.
@@ -110,7 +114,9 @@ def iter_lines(path: str) -> Iterator[tuple[int, bytes]]:
     with open_binary(path) as f:
         lineno = 0
         try:
-            for lineno, line in enumerate(f, 1):
+            for lineno, line in enumerate(iter(lambda: f.readline(MAX_LINE_BYTES + 1), b""), 1):
+                if len(line) > MAX_LINE_BYTES:
+                    raise McError(f"{name}:{lineno}: a line longer than {MAX_LINE_BYTES >> 20} MiB: not JSON Lines?")
                 if line.strip():
                     yield lineno, line
         except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as e:

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 
 from mc.data.decontam import EvalIndex
 from mc.data.dedup import Deduplicator
-from mc.records import case_count, parse_date
+from mc.errors import McUsageError
+from mc.records import DIFFICULTIES, case_count, parse_date
 
 
 @dataclass(frozen=True)
@@ -74,8 +75,15 @@ def _values(values: Iterable[str]) -> set[str]:
     return {v.strip().lower() for value in values for v in value.split(",") if v.strip()}
 
 
-def by_field(name: str, allowed: Iterable[str]) -> Step:
+def by_field(name: str, allowed: Iterable[str], known: Iterable[str] | None = None) -> Step:
+    """Keep problems whose `name` is one of `allowed`; `known`, when given, is every
+    value the field can take (a misspelt one would silently remove everything)."""
     wanted = _values(allowed)
+    if not wanted:
+        raise McUsageError(f"--{name} needs at least one value")
+    unknown = sorted(wanted - set(known)) if known is not None else []
+    if unknown:
+        raise McUsageError(f"--{name} {', '.join(unknown)}: not one of {', '.join(known)}")
 
     def step(problem: dict):
         value = (problem.get(name) or "").lower()

@@ -63,12 +63,7 @@ def _folder_rows(path: str) -> Iterator[tuple[str, Row]]:
         else:
             yield from _dataset_rows(path, loaded)
         return
-    files = sorted(
-        os.path.join(root, f)
-        for root, _, names in os.walk(path)
-        for f in names
-        if f.lower().endswith(DATA_SUFFIXES) and not f.startswith(".")
-    )
+    files = sorted(_data_files(path))
     if not files:
         raise McError(
             f"{path}: folder holds no data files ({', '.join(DATA_SUFFIXES)}), "
@@ -76,6 +71,30 @@ def _folder_rows(path: str) -> Iterator[tuple[str, Row]]:
         )
     for file in files:
         yield from iter_rows(file)
+
+
+MAX_FOLDER_DEPTH = 16  # APPS is 3 deep; far deeper is not a problem set (and os.walk would recurse)
+
+
+def _data_files(top: str) -> Iterator[str]:
+    """Data files under `top`, depth first, hidden entries and symlinked folders skipped."""
+    stack = [(top, 0)]
+    while stack:
+        folder, depth = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError as e:
+            raise McError(f"cannot read folder {folder}: {e.strerror}") from None
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                if depth + 1 > MAX_FOLDER_DEPTH:
+                    raise McError(f"{top}: folders nest deeper than {MAX_FOLDER_DEPTH} levels ({entry.path})",
+                                  "point mc data import at the problem set's own folder")
+                stack.append((entry.path, depth + 1))
+            elif entry.name.lower().endswith(DATA_SUFFIXES):
+                yield entry.path
 
 
 def _dataset_rows(where: str, ds) -> Iterator[tuple[str, Row]]:
