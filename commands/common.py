@@ -82,15 +82,26 @@ R_TEMPERATURE = typer.Option("1.0", "--temperature", "-t", help="Sampling temper
 R_TEMPERATURE_SCHEDULE = typer.Option(None, "--temperature-schedule", metavar="STEP:T,...", help="Staged constant temperatures by policy step, e.g. 0:0.6,140:1.2.")
 R_TARGET_DIVERSITY = typer.Option("0.4:0.7", "--target-diversity", metavar="LO:HI", help="With --temperature auto: pick the lowest probed temperature whose diversity lands in this band.")
 R_PROBE_PROBLEMS = typer.Option(8, "--probe-problems", min=1, help="With --temperature auto: problems sampled at each candidate temperature.")
-R_TOP_P = typer.Option(1.0, "--top-p", min=0.0, max=1.0, help="Nucleus sampling; below 1 the sampler's distribution differs from the trainer's (biased GRPO ratio).", callback=finite)
+R_TOP_P = typer.Option(1.0, "--top-p", min=0.0, max=1.0, help="Nucleus sampling, in (0, 1] (for greedy decoding use -t 0); below 1 the sampler's distribution differs from the trainer's (biased GRPO ratio).", callback=finite)
 R_TOP_K = typer.Option(0, "--top-k", min=0, help="Top-k sampling (0: off); same caveat as --top-p.")
 R_MAX_TOKENS = typer.Option(1024, "--max-tokens", min=1, help="Longest response (L_max); longer ones stop with finish_reason 'length'.")
 R_BACKEND = typer.Option("auto", "--backend", autocompletion=lambda: ["auto", "hf", "vllm"], help="hf (transformers; CPU or GPU), vllm (GPU; pip install 'mc[vllm]'), auto: vllm when installed with a GPU.", callback=one_of("auto", "hf", "vllm"))
 R_BATCH_SIZE = typer.Option(64, "--batch-size", min=1, help="Sequences sampled together (hf backend).")
-R_PROMPT_TEMPLATE = typer.Option(None, "--prompt-template", metavar="FILE", help="User message template with {question}, {starter_code}, {fn_name}, {instruction}.")
+R_PROMPT_TEMPLATE = typer.Option(None, "--prompt-template", metavar="FILE", help="User message template with {question}, {starter_code}, {fn_name}, {instruction} (literal braces as {{ }}).")
 R_SYSTEM_PROMPT = typer.Option(None, "--system-prompt", metavar="TEXT", help="System message (default: mc's one-line coder prompt; '' for none).")
 R_TENSOR_PARALLEL_SIZE = typer.Option(1, "--tensor-parallel-size", min=1, help="GPUs per vllm engine.")
 R_REPEAT_WINDOW = typer.Option(128, "--repeat-window", min=1, help="m: a sample 'repeats' when its last m tokens equal the m before them.")
+
+R_DEVICE = typer.Option(None, "--device", help="hf backend device: cpu, cuda, cuda:N (default: cuda when available, else cpu).")
+R_DTYPE = typer.Option(None, "--dtype", autocompletion=lambda: ["float32", "bfloat16", "float16"], help="Model dtype: float32, bfloat16, float16 (default: float32 on CPU, bfloat16 on GPU).")
+
+
+def given(ctx, name: str) -> bool:
+    """Whether the user set a flag (its value may still equal the default: `-t 1`)."""
+    source = ctx.get_parameter_source(name)
+    # By name: typer ships its own copy of click, whose ParameterSource is not click's.
+    return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
+
 
 # --- train-step options, shared by mc train-step and mc train ---
 T_PRESET = typer.Option("microcoder", "--preset", autocompletion=lambda: ["microcoder", "dapo", "grpo"], help="microcoder (clip 0.2/0.28, conditional truncation mask rho 0.1), dapo (mask every truncated sample), grpo (symmetric clip, KL 1e-3). Flags below override it.", callback=one_of("microcoder", "dapo", "grpo"))

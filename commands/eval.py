@@ -12,10 +12,17 @@ from mc.commands.common import (
     ISOLATION,
     MEMORY_MB,
     OUTPUT_MB,
+    R_BACKEND,
+    R_BATCH_SIZE,
+    R_DEVICE,
+    R_DTYPE,
     R_PROMPT_TEMPLATE,
     R_SYSTEM_PROMPT,
+    R_TOP_K,
+    R_TOP_P,
     TIME_LIMIT,
     WORKERS,
+    given,
     judge_config,
 )
 
@@ -44,19 +51,48 @@ def _ints(text: str, flag: str) -> list[int]:
     return values
 
 
+def _check_k(ks: list[int], n: int) -> None:
+    """pass@k needs k samples of every problem: with --model there are exactly --n."""
+    from mc.errors import McUsageError
+
+    too_big = [k for k in ks if k > n]
+    if too_big:
+        flag = ",".join(map(str, too_big))
+        verb = "needs" if len(too_big) == 1 else "need"
+        raise McUsageError(f"--k {flag} {verb} --n >= {max(too_big)} (got --n {n}): pass@k needs at least k samples per problem",
+                           f"raise --n to {max(too_big)}, or drop k > {n} from --k")
+
+
+# Flags that only shape sampling: with --scored nothing is sampled.
+SAMPLING_FLAGS = ("n", "temperature", "top_p", "top_k", "max_tokens", "seed", "backend", "batch_size", "prompt_template",
+                  "system_prompt", "device", "dtype", "save_groups")
+
+
+def _warn_unused_with_scored(ctx: typer.Context) -> None:
+    from mc import console
+
+    unused = ["--" + name.replace("_", "-") for name in SAMPLING_FLAGS if given(ctx, name)]
+    if unused:
+        console.warn(f"{', '.join(unused)}: only used with --model (sampling); --scored judges the given groups")
+
+
 @app.command("run")
 def run(
+    ctx: typer.Context,
     inputs: list[str] = typer.Argument(None, metavar="PROBLEMS", help="Problem records (with --model) or scored groups (with --scored).", show_default=False),
     model: Optional[str] = typer.Option(None, "--model", "-m", metavar="PATH", help="Sample from this model, then judge."),
     scored: bool = typer.Option(False, "--scored", help="The inputs are groups made elsewhere (samples without a verdict are judged)."),
     n: int = typer.Option(4, "--n", "-n", min=1, help="Samples per problem."),
-    k: str = typer.Option("1", "--k", help="Comma-separated k values, e.g. 1,4 (only k <= samples per problem are reported)."),
-    temperature: float = typer.Option(0.6, "--temperature", "-t", min=0.0),
-    top_p: float = typer.Option(1.0, "--top-p", min=0.0, max=1.0),
+    k: str = typer.Option("1", "--k", help="Comma-separated k values, e.g. 1,4; each needs k <= --n (with --scored, a k above some problem's sample count is skipped)."),
+    temperature: float = typer.Option(0.6, "--temperature", "-t", min=0.0, help="Sampling temperature (0: greedy)."),
+    top_p: float = R_TOP_P,
+    top_k: int = R_TOP_K,
     max_tokens: str = typer.Option("1024", "--max-tokens", metavar="L[,L2...]", help="Response length limit; several (4096,8192) evaluate each, side by side."),
-    seed: int = typer.Option(0, "--seed"),
-    backend: str = typer.Option("auto", "--backend", autocompletion=lambda: ["auto", "hf", "vllm"]),
-    batch_size: int = typer.Option(64, "--batch-size", min=1),
+    seed: int = typer.Option(0, "--seed", help="Sampling seed: same seed, model and problems give the same samples."),
+    backend: str = R_BACKEND,
+    batch_size: int = R_BATCH_SIZE,
+    device: Optional[str] = R_DEVICE,
+    dtype: Optional[str] = R_DTYPE,
     prompt_template: Optional[str] = R_PROMPT_TEMPLATE,
     system_prompt: Optional[str] = R_SYSTEM_PROMPT,
     compare: str = COMPARE,
@@ -79,58 +115,71 @@ def run(
       mc eval --model ckpt/ --n 8 --by source mixed_test.jsonl --json-out report.json
     """
     from mc.commands.common import problems_in, read_template, system_prompt_or_default
-
     from mc.errors import McUsageError
     from mc.eval.render import render_report
-    from mc.jsonl import dumps, iter_records, write_records, write_stdout
+    from mc.jsonl import dumps, iter_records, write_stdout
+    from mc.outputs import Outputs, is_stdout
+    from mc.reward.sandbox.pool import Sandbox
+    from mc.rollout.progress import Progress
 
     ks = _ints(k, "--k")
     lengths = _ints(max_tokens, "--max-tokens")
     config = judge_config("binary", compare, time_limit, memory_mb, output_mb, all_tests=False)
     if (model is None) == (not scored):
         raise McUsageError("give --model PATH (sample and judge) or --scored (judge given groups), not both")
-    from mc.reward.sandbox.pool import Sandbox
+    if json_out is not None and is_stdout(json_out):
+        raise McUsageError("the report already goes to stdout", "give --json-out a file, or drop it")
+    if save_groups is not None and scored:
+        raise McUsageError("--save-groups keeps the sampled groups: it needs --model")
 
-    if scored:
-        from mc.eval.run import evaluate_scored
-        from mc.reward.score import validate_group
+    with Outputs() as outputs:  # every output checked before any work; all land together
+        report_file = outputs.binary(json_out, "--json-out", optional=True)
+        groups_file = outputs.records(save_groups, "--save-groups", optional=True)
+        if scored:
+            from mc.eval.run import evaluate_scored
+            from mc.reward.score import validate_group
 
-        groups = iter_records(inputs or ["-"], validate=validate_group)
-        document = {"source": "scored", "runs": {"given": evaluate_scored(groups, ks, lambda: Sandbox(workers, isolation), config, by)}}
-    else:
-        from mc.eval.run import evaluate_model
-        from mc.rollout.backends import load_backend
-        from mc.rollout.rollout import Roller, RolloutConfig
+            _warn_unused_with_scored(ctx)
+            groups = iter_records(inputs or ["-"], validate=validate_group)
+            with Progress() as progress:
+                given_run = evaluate_scored(groups, ks, lambda: Sandbox(workers, isolation), config, by, progress)
+            document = {"source": "scored", "runs": {"given": given_run}}
+        else:
+            from dataclasses import replace
 
-        problems = list(problems_in(inputs))
-        template = read_template(prompt_template)
-        engine = load_backend(backend, model, seed=seed)
+            from mc.eval.report import check_by_field
+            from mc.eval.run import evaluate_model
+            from mc.rollout.backends import check_backend_args, load_backend
+            from mc.rollout.rollout import Roller, RolloutConfig
 
-        def roller(limit: int) -> Roller:
-            return Roller(engine, model, RolloutConfig(n=n, temperature=temperature, top_p=top_p, max_tokens=limit,
-                                                       seed=seed, batch_size=batch_size, prompt_template=template,
-                                                       system_prompt=system_prompt_or_default(system_prompt)))
+            # Every flag is checked before the problems are read and the model loads.
+            _check_k(ks, n)
+            check_backend_args(backend, dtype)
+            base = RolloutConfig(n=n, temperature=temperature, top_p=top_p, top_k=top_k, max_tokens=lengths[0], seed=seed,
+                                 batch_size=batch_size, prompt_template=read_template(prompt_template),
+                                 system_prompt=system_prompt_or_default(system_prompt))
+            problems = list(problems_in(inputs))
+            if by:
+                check_by_field(problems, by)
+            engine = load_backend(backend, model, device=device, dtype=dtype, seed=seed)
 
-        kept = {}
+            def roller(limit: int) -> Roller:
+                return Roller(engine, model, replace(base, max_tokens=limit))
 
-        def keep(limit, groups):
-            if save_groups and limit == lengths[0]:
-                kept["groups"] = list(groups)
-                return kept["groups"]
-            return groups
+            def keep(limit, groups):
+                """The groups of the first length go to --save-groups as they are judged."""
+                if groups_file is None or limit != lengths[0]:
+                    return groups
+                return (groups_file.write(g) or g for g in groups)
 
-        with Sandbox(workers, isolation) as sandbox:
-            runs = evaluate_model(roller, problems, lengths, ks, sandbox, config, keep, by)
-        if save_groups:
-            write_records(kept.get("groups", []), save_groups)
-        document = {"source": "model", "model": model, "n": n, "temperature": temperature, "runs": runs}
-    render_report(document)
-    data = dumps(document)
-    if json_out:
-        from mc.jsonl import atomic_path
-
-        with atomic_path(json_out) as tmp, open(tmp, "wb") as f:
-            f.write(data)
+            with Sandbox(workers, isolation) as sandbox, Progress() as progress:
+                runs = evaluate_model(roller, problems, lengths, ks, sandbox, config, keep, by, progress)
+            document = {"source": "model", "model": model, "n": n, "temperature": temperature, "top_p": top_p,
+                        "top_k": top_k, "runs": runs}
+        render_report(document)
+        data = dumps(document)
+        if report_file is not None:
+            report_file.write(data)
     write_stdout(data)
 
 
@@ -153,7 +202,7 @@ def compare_reports(
 @app.command("plot")
 def plot(
     metrics: list[str] = typer.Argument(..., metavar="METRICS...", help="Metrics JSONL files (mc train-step / mc train); one line per run."),
-    out: str = typer.Option("curves.png", "--out", "-o", metavar="PNG", help="Where the picture goes."),
+    out: str = typer.Option("curves.png", "--out", "-o", metavar="PNG", help="Where the picture goes (- for stdout)."),
 ) -> None:
     """Training curves (reward, held-out accuracy, length, diversity, entropy, masked samples) as a PNG.
 
@@ -168,6 +217,10 @@ def plot(
     from mc.eval.plot import plot_runs
     from mc.jsonl import iter_records
 
-    runs = {os.path.basename(os.path.dirname(os.path.abspath(p))) + "/" + os.path.basename(p): list(iter_records(p)) for p in metrics}
-    panels = plot_runs(runs, out)
-    console.log(f"wrote {out}: {', '.join(panels)} for {len(runs)} run(s)")
+    from mc.outputs import Outputs, is_stdout
+
+    with Outputs() as outputs:
+        picture = outputs.binary(out, "-o")
+        runs = {os.path.basename(os.path.dirname(os.path.abspath(p))) + "/" + os.path.basename(p): list(iter_records(p)) for p in metrics}
+        panels = plot_runs(runs, picture)
+    console.log(f"wrote {'the PNG to stdout' if is_stdout(out) else out}: {', '.join(panels)} for {len(runs)} run(s)")

@@ -11,6 +11,8 @@ from mc.commands.common import (
     OUT,
     R_BACKEND,
     R_BATCH_SIZE,
+    R_DEVICE,
+    R_DTYPE,
     R_MAX_TOKENS,
     R_N,
     R_PROBE_PROBLEMS,
@@ -23,13 +25,35 @@ from mc.commands.common import (
     R_TENSOR_PARALLEL_SIZE,
     R_TOP_K,
     R_TOP_P,
+    given,
     problems_in,
     read_template,
     system_prompt_or_default,
 )
 
+def _temperature_flags(ctx: typer.Context, temperature: str, schedule_text: str | None):
+    """(fixed temperature or None, schedule or None) from -t and --temperature-schedule."""
+    from mc import console
+    from mc.errors import McUsageError
+    from mc.rollout.checks import parse_temperature
+    from mc.rollout.temperature import parse_schedule
+
+    if schedule_text is not None and given(ctx, "temperature"):
+        raise McUsageError(f"give --temperature or --temperature-schedule, not both (got -t {temperature} and a schedule)")
+    schedule = parse_schedule(schedule_text) if schedule_text is not None else None
+    fixed = None if schedule else parse_temperature(temperature)  # -t's default does not count against a schedule
+    auto = fixed is None and schedule is None
+    if not auto:
+        ignored = [flag for name, flag in (("target_diversity", "--target-diversity"), ("probe_problems", "--probe-problems"))
+                   if given(ctx, name)]
+        if ignored:
+            verb = "have" if len(ignored) > 1 else "has"
+            console.warn(f"{' and '.join(ignored)} {verb} no effect without --temperature auto")
+    return fixed, schedule
+
 
 def rollout(
+    ctx: typer.Context,
     model: str = typer.Option(..., "--model", "-m", metavar="PATH", help="A Hugging Face model folder or hub id (e.g. one made by `mc model init`)."),
     inputs: list[str] = INPUTS,
     n: int = R_N,
@@ -46,8 +70,8 @@ def rollout(
     prompt_template: Optional[str] = R_PROMPT_TEMPLATE,
     system_prompt: Optional[str] = R_SYSTEM_PROMPT,
     tensor_parallel_size: int = R_TENSOR_PARALLEL_SIZE,
-    device: Optional[str] = typer.Option(None, "--device", help="hf backend device (default: cuda when available, else cpu)."),
-    dtype: Optional[str] = typer.Option(None, "--dtype", help="Model dtype: float32, bfloat16, float16 (default: float32 on CPU, bfloat16 on GPU)."),
+    device: Optional[str] = R_DEVICE,
+    dtype: Optional[str] = R_DTYPE,
     policy_version: Optional[int] = typer.Option(None, "--policy-version", help="Recorded on samples (default: the checkpoint's step, else 0)."),
     repeat_window: int = R_REPEAT_WINDOW,
     out: Optional[str] = OUT,
@@ -62,43 +86,29 @@ def rollout(
       mc rollout -m ckpt/ --temperature auto --target-diversity 0.4:0.6 train.jsonl -o groups.jsonl
     """
     from mc import console
-    from mc.errors import McUsageError
-    from mc.jsonl import open_writer
-    from mc.rollout.backends import load_backend
-    from mc.rollout.rollout import Roller, RolloutConfig
-    from mc.rollout.temperature import parse_band, parse_schedule
+    from mc.outputs import open_writer
+    from mc.rollout.backends import check_backend_args, load_backend
+    from mc.rollout.progress import Progress
+    from mc.rollout.rollout import Roller, RolloutConfig, RolloutReport
+    from mc.rollout.temperature import parse_band
 
-    fixed: float | None
-    if temperature == "auto":
-        fixed = None
-    else:
-        try:
-            fixed = float(temperature)
-        except ValueError:
-            raise McUsageError(f"--temperature must be a number or 'auto', got {temperature!r}") from None
-        if fixed < 0:
-            raise McUsageError("--temperature must be >= 0")
-    if temperature_schedule and temperature not in ("auto", "1.0"):
-        raise McUsageError("give --temperature or --temperature-schedule, not both")
-    schedule = parse_schedule(temperature_schedule) if temperature_schedule else None
-    if schedule:
-        fixed = None
-    if top_p < 1.0 or top_k:
-        console.warn("--top-p/--top-k below full support: the sampler's distribution differs from the trainer's, so the GRPO ratio is biased")
-    template = read_template(prompt_template)
+    # Every flag is checked before the model loads or stdin is read.
+    fixed, schedule = _temperature_flags(ctx, temperature, temperature_schedule)
+    check_backend_args(backend, dtype)
     config = RolloutConfig(
         n=n, temperature=fixed, schedule=schedule, target_diversity=parse_band(target_diversity), top_p=top_p, top_k=top_k,
-        max_tokens=max_tokens, seed=seed, batch_size=batch_size, prompt_template=template,
+        max_tokens=max_tokens, seed=seed, batch_size=batch_size, prompt_template=read_template(prompt_template),
         system_prompt=system_prompt_or_default(system_prompt), repeat_window=repeat_window,
         policy_version=policy_version, probe_problems=probe_problems,
     )
-    engine = load_backend(backend, model, device=device, dtype=dtype, tensor_parallel_size=tensor_parallel_size, seed=seed)
-    roller = Roller(engine, model, config)
-    from mc.rollout.rollout import RolloutReport
-
+    if top_p < 1.0 or top_k:
+        console.warn("--top-p/--top-k below full support: the sampler's distribution differs from the trainer's, so the GRPO ratio is biased")
     report = RolloutReport()
-    with open_writer(out) as writer:
-        writer.write_all(console.track(roller.groups(problems_in(inputs), report), "sampling groups"))
+    with open_writer(out) as writer:  # -o is checked before the model loads
+        engine = load_backend(backend, model, device=device, dtype=dtype, tensor_parallel_size=tensor_parallel_size, seed=seed)
+        roller = Roller(engine, model, config)
+        with Progress() as progress:
+            writer.write_all(roller.groups(problems_in(inputs), report, progress.phase("sampling")))
     if report.probes:
         rows = [(p.temperature, f"{p.diversity:.3f}", "<- chosen" if p.temperature == report.temperature else "") for p in report.probes]
         console.table(f"temperature probe (target diversity {target_diversity})", ["temperature", "diversity", ""], rows, align="rrl")

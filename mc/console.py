@@ -36,8 +36,16 @@ def escape(text: str) -> str:
     return _escape(text)
 
 
+def progress_mode() -> str:
+    """'bar' on a terminal, 'lines' when stderr is captured (a log file: an occasional
+    plain line shows a long run is alive), 'off' with MC_PROGRESS=0."""
+    if os.environ.get("MC_PROGRESS", "1") == "0":
+        return "off"
+    return "bar" if stderr().is_terminal else "lines"
+
+
 def progress_enabled() -> bool:
-    return os.environ.get("MC_PROGRESS", "1") != "0" and stderr().is_terminal
+    return progress_mode() == "bar"
 
 
 def track(items: Iterable[T], description: str, total: int | None = None) -> Iterator[T]:

@@ -35,8 +35,8 @@ def series(lines: list[dict], key: str) -> tuple[list[float], list[float]]:
     return steps, [sum(by_step[s]) / len(by_step[s]) for s in steps]
 
 
-def plot_runs(runs: dict[str, list[dict]], out: str) -> list[str]:
-    """Draw the panels that have data; returns their keys."""
+def plot_runs(runs: dict[str, list[dict]], out) -> list[str]:
+    """Draw the panels that have data as a PNG into the binary stream `out`; returns their keys."""
     try:
         import matplotlib
 
@@ -62,8 +62,6 @@ def plot_runs(runs: dict[str, list[dict]], out: str) -> list[str]:
         ax.axis("off")
     axes.flat[0].legend(loc="best", fontsize="small")
     fig.tight_layout()
-    tmp = f"{out}.tmp.png"
-    fig.savefig(tmp, dpi=DPI)
+    fig.savefig(out, format="png", dpi=DPI)
     plt.close(fig)
-    os.replace(tmp, out)
     return [k for k, _ in present]

@@ -54,6 +54,9 @@ def render_report(document: dict) -> None:
                 row += [_pct(target.get(f"pass@{k}")) for k in run["k"]]
             rows.append(row)
         console.table(f"pass@k in % by {field}", [field, *columns[1:]], rows, align="l" + "r" * (len(columns) - 1))
+        missing = first["by"].get("missing")
+        if missing:
+            console.warn(f"{missing} of {first['problems']} problems have no {field} (the '-' row)")
     for name, run in runs.items():
         where = f" at {name} tokens" if name != "given" else ""
         verdicts = ", ".join(f"{v} {c}" for v, c in run["verdicts"].items())

@@ -8,11 +8,12 @@ was drawn from is recorded as it is drawn: O(batch) memory per step, where
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 
-from mc.errors import McError
 from mc.rollout.sampling import draw, sampling_logprobs
 
 
@@ -23,10 +24,22 @@ class Completion:
     finish_reason: str  # "stop" (a stop token was drawn; it is the last token) or "length"
 
 
-def pick_device(device: str | None) -> torch.device:
-    if device:
-        return torch.device(device)
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+def forward_cache_name(model) -> str:
+    """The forward() keyword that takes the KV cache: `cache` from transformers 5.24 on
+    (where `past_key_values` still works but warns on every call), `past_key_values`
+    before it and for remote-code models that never took the new name."""
+    try:
+        parameters = inspect.signature(model.forward).parameters
+    except (TypeError, ValueError):
+        return "past_key_values"
+    return "cache" if "cache" in parameters else "past_key_values"
+
+
+def returned_cache(out):
+    """The KV cache a forward pass returned. Read as `cache` where the output has that
+    field: the `past_key_values` property logs a deprecation warning on 5.24+."""
+    cache = getattr(out, "cache", None)
+    return cache if cache is not None else out.past_key_values
 
 
 def stop_token_ids(tokenizer, model) -> list[int]:
@@ -47,19 +60,12 @@ class HFBackend:
     name = "hf"
 
     def __init__(self, model_path: str, device: str | None = None, dtype: str | None = None):
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-        from transformers.utils import logging as hf_logging
+        from mc.model import load_pretrained
 
-        hf_logging.disable_progress_bar()
-        self.device = pick_device(device)
-        torch_dtype = getattr(torch, dtype) if dtype else (torch.bfloat16 if self.device.type == "cuda" else torch.float32)
-        try:
-            self.tokenizer = AutoTokenizer.from_pretrained(model_path)
-            self.model = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch_dtype).to(self.device)
-        except (OSError, ValueError) as e:
-            raise McError(f"cannot load model {model_path!r}: {e}".splitlines()[0]) from None
-        self.model.eval()
-        self._attach(self.model, self.tokenizer)
+        # One clear error for a bad --device/--dtype, a missing or non-model folder, corrupt weights.
+        tokenizer, model = load_pretrained(model_path, device=device, dtype=dtype)
+        model.eval()
+        self._attach(model, tokenizer)
 
     def _attach(self, model, tokenizer) -> None:
         self.model, self.tokenizer = model, tokenizer
@@ -67,6 +73,7 @@ class HFBackend:
         self.max_positions = getattr(model.config, "max_position_embeddings", None)
         self.stop_ids = stop_token_ids(tokenizer, model)
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self.stop_ids[0]
+        self.cache_name = forward_cache_name(model)
 
     @classmethod
     def from_model(cls, model, tokenizer) -> HFBackend:
@@ -77,16 +84,17 @@ class HFBackend:
 
     @torch.no_grad()
     def sample(self, prompts: list[list[int]], n: int, temperature: float, top_p: float, top_k: int, max_tokens: int,
-               generator: torch.Generator) -> list[list[Completion]]:
-        """n completions per prompt; one batch of len(prompts) * n sequences."""
+               generator: torch.Generator, on_tokens: Callable[[int], None] | None = None) -> list[list[Completion]]:
+        """n completions per prompt; one batch of len(prompts) * n sequences.
+        `on_tokens(count)` is called after each decoding step with the tokens it sampled."""
         was_training = self.model.training
         self.model.eval()
         try:
-            return self._sample(prompts, n, temperature, top_p, top_k, max_tokens, generator)
+            return self._sample(prompts, n, temperature, top_p, top_k, max_tokens, generator, on_tokens)
         finally:
             self.model.train(was_training)
 
-    def _sample(self, prompts, n, temperature, top_p, top_k, max_tokens, generator):
+    def _sample(self, prompts, n, temperature, top_p, top_k, max_tokens, generator, on_tokens=None):
         rows = [p for p in prompts for _ in range(n)]
         B = len(rows)
         width = max(len(r) for r in rows)
@@ -100,7 +108,7 @@ class HFBackend:
         stop = torch.tensor(self.stop_ids, device=self.device)
 
         out = self.model(input_ids=input_ids, attention_mask=attention, position_ids=positions, use_cache=True)
-        cache, logits = out.past_key_values, out.logits[:, -1, :]
+        cache, logits = returned_cache(out), out.logits[:, -1, :]
         position = positions[:, -1:]  # [B, 1]
         done = torch.zeros(B, dtype=torch.bool, device=self.device)
         tokens, logps = [], []  # per step: [B]
@@ -109,14 +117,16 @@ class HFBackend:
             nxt = draw(logprobs, greedy=temperature <= 0, generator=generator)  # [B]
             tokens.append(torch.where(done, torch.full_like(nxt, self.pad_id), nxt))
             logps.append(logprobs.gather(-1, nxt[:, None]).squeeze(-1))
+            if on_tokens is not None:
+                on_tokens(B - int(done.sum()))  # rows already stopped drew padding, not tokens
             done = done | torch.isin(nxt, stop)
             if bool(done.all()):
                 break
             attention = torch.cat([attention, torch.ones((B, 1), dtype=attention.dtype, device=self.device)], dim=-1)
             position = position + 1
             out = self.model(input_ids=tokens[-1][:, None], attention_mask=attention, position_ids=position,
-                             past_key_values=cache, use_cache=True)
-            cache, logits = out.past_key_values, out.logits[:, -1, :]
+                             use_cache=True, **{self.cache_name: cache})
+            cache, logits = returned_cache(out), out.logits[:, -1, :]
 
         steps_tokens = torch.stack(tokens, dim=1).tolist() if tokens else [[] for _ in range(B)]  # [B, steps]
         steps_logps = torch.stack(logps, dim=1).tolist() if logps else [[] for _ in range(B)]

@@ -10,10 +10,16 @@ system + user conversation rendered by it; otherwise the plain text below.
 
 `--prompt-template FILE` replaces the user message: a text with `{question}`,
 `{starter_code}`, `{fn_name}`, `{instruction}` placeholders (Python format
-syntax; literal braces doubled).
+syntax; literal braces doubled). `check_template` reads it once, before any
+model loads, so a misspelt field or a stray brace is a usage error naming it
+rather than a crash at the first problem.
 """
 
 from __future__ import annotations
+
+import re
+
+from mc.errors import McUsageError
 
 SYSTEM = "You are an expert Python programmer. You write correct, efficient code."
 
@@ -33,6 +39,34 @@ INSTRUCTIONS = {
 }
 
 
+FIELDS = ("question", "starter_code", "fn_name", "instruction")
+# What str.format sees: a doubled brace (a literal one), a {field...}, or a lone brace.
+_BRACES = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
+
+
+def check_template(template: str, where: str = "--prompt-template") -> None:
+    """Usage error unless `template` formats with exactly FIELDS ({{ and }} for literal braces)."""
+    allowed = ", ".join("{%s}" % f for f in FIELDS)
+    for match in _BRACES.finditer(template):
+        if match.group(0) in ("{{", "}}"):
+            continue
+        at = f"{where} line {template.count(chr(10), 0, match.start()) + 1}"
+        inside = match.group(1)
+        if inside is None:
+            raise McUsageError(f"{at}: a single {match.group(0)!r} (write a literal brace as {{{{ or }}}})",
+                               f"the fields are {allowed}")
+        name = re.split(r"[.\[!:]", inside, maxsplit=1)[0]
+        if name not in FIELDS:
+            raise McUsageError(f"{at}: unknown field {{{inside}}}", f"the fields are {allowed}; write a literal brace as {{{{ or }}}}")
+        if inside[len(name):len(name) + 1] in (".", "["):
+            raise McUsageError(f"{at}: {{{inside}}}: fields are plain text, without attributes or indexes",
+                               f"the fields are {allowed}")
+    try:  # what the scan cannot see: a bad conversion or format spec, e.g. {question:d}
+        template.format_map(dict.fromkeys(FIELDS, ""))
+    except (ValueError, KeyError, IndexError, TypeError) as e:
+        raise McUsageError(f"{where}: {e}", f"the fields are {allowed}") from None
+
+
 def user_message(problem: dict, template: str | None = None) -> str:
     tests = problem.get("tests") or {}
     kind = tests.get("type", "stdin")
@@ -45,6 +79,7 @@ def user_message(problem: dict, template: str | None = None) -> str:
         "instruction": instruction,
     }
     if template is not None:
+        check_template(template)  # cheap; callers that skipped the up-front check still get a clear error
         return template.format_map(fields)
     parts = [fields["question"], "", instruction]
     if starter.strip() and kind != "assert":

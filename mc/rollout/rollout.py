@@ -6,6 +6,8 @@ vllm), and written as groups in input order. Each sample records what
 train-step needs to compute exact ratios: its token ids, the log-probability of
 each under the distribution it was drawn from, the temperature, the finish
 reason, the policy version, and whether it ends in a loop (`repeat`).
+`RolloutConfig` checks its settings when made (before any model loads), and a
+progress row (mc/rollout/progress.py) can follow the sampling token by token.
 """
 
 from __future__ import annotations
@@ -17,10 +19,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 
-from mc.errors import McError
+from mc.errors import McError, McUsageError
 from mc.records import GROUP_SCHEMA, ends_in_loop
+from mc.rollout.checks import check_sampling
 from mc.rollout.diversity import batch_diversity, group_diversity
-from mc.rollout.prompts import SYSTEM, render_prompt
+from mc.rollout.progress import Phase
+from mc.rollout.prompts import SYSTEM, check_template, render_prompt
 from mc.rollout.temperature import CANDIDATES, Probe, choose_temperature, scheduled_temperature
 
 
@@ -41,6 +45,21 @@ class RolloutConfig:
     policy_version: int | None = None
     probe_problems: int = 8
     candidates: tuple[float, ...] = CANDIDATES
+
+    def __post_init__(self) -> None:
+        """Settings that would crash the first batch are usage errors here, before any model loads."""
+        check_sampling(self.temperature, self.top_p, self.top_k)
+        if self.prompt_template is not None:
+            check_template(self.prompt_template)
+        if self.auto_temperature:
+            if self.target_diversity is None:
+                raise McUsageError("--temperature auto needs --target-diversity LO:HI")
+            if self.n < 2:  # diversity compares a problem's samples with one another
+                raise McUsageError("--temperature auto measures diversity between a problem's samples: it needs --n >= 2")
+
+    @property
+    def auto_temperature(self) -> bool:
+        return self.temperature is None and not self.schedule
 
 
 @dataclass
@@ -69,6 +88,14 @@ def read_policy_version(model_path: str) -> int:
     return 0
 
 
+def too_long_hint(problem: dict, room: int) -> str:
+    """What to do about a prompt that leaves too little room (mc has no length filter)."""
+    drop = f"leave the problem out (e.g. jq -c 'select(.id != \"{problem.get('id')}\")')"
+    if room >= 1:
+        return f"lower --max-tokens to {room} or less, or {drop}"
+    return f"the prompt alone fills the model's context: {drop}, or use a model with a longer context"
+
+
 class Roller:
     def __init__(self, backend, model_path: str, config: RolloutConfig):
         import torch
@@ -82,7 +109,7 @@ class Roller:
 
     # -- temperature ------------------------------------------------------------
 
-    def resolve_temperature(self, probe_set: list[dict], report: RolloutReport) -> float:
+    def resolve_temperature(self, probe_set: list[dict], report: RolloutReport, phase: Phase | None = None) -> float:
         c = self.config
         if c.temperature is not None:
             return c.temperature
@@ -92,11 +119,16 @@ class Roller:
             raise McError("--temperature auto needs problems to probe")
         import torch
 
+        description = phase.description if phase is not None else ""
         for temperature in c.candidates:
+            if phase is not None:
+                phase.describe(f"probing temperature {temperature}")
             generator = torch.Generator(device=getattr(self.backend, "device", "cpu")).manual_seed(c.seed + 1)
-            groups = self._sample(probe_set, temperature, generator)
+            groups = self._sample(probe_set, temperature, generator, phase)
             diversity = batch_diversity([group_diversity([s.token_ids for s in comps]) for _, _, comps in groups])
             report.probes.append(Probe(temperature, round(diversity or 0.0, 4)))
+        if phase is not None:
+            phase.describe(description)
         chosen, inside = choose_temperature(report.probes, c.target_diversity)
         report.probe_in_band = inside
         return chosen
@@ -110,24 +142,28 @@ class Roller:
             raise McError(
                 f"problem {problem.get('id')!r}: a {len(ids)}-token prompt plus --max-tokens {self.config.max_tokens} "
                 f"exceeds the model's {self.max_positions} positions",
-                "lower --max-tokens, or filter long problems out",
+                too_long_hint(problem, self.max_positions - len(ids)),
             )
         return text, ids
 
-    def _sample(self, problems: list[dict], temperature: float, generator):
+    def _sample(self, problems: list[dict], temperature: float, generator, phase: Phase | None = None):
         prompts = [self._prompt(p) for p in problems]
+        # Only when there is a display: backends written before the callback need not take it.
+        progress = {"on_tokens": phase.tokens} if phase is not None else {}
         completions = self.backend.sample(
             [ids for _, ids in prompts], self.config.n, temperature, self.config.top_p, self.config.top_k,
-            self.config.max_tokens, generator,
+            self.config.max_tokens, generator, **progress,
         )
         return [(problem, prompt, comps) for problem, prompt, comps in zip(problems, prompts, completions)]
 
-    def groups(self, problems: Iterable[dict], report: RolloutReport) -> Iterator[dict]:
+    def groups(self, problems: Iterable[dict], report: RolloutReport, phase: Phase | None = None) -> Iterator[dict]:
+        """One group per problem, in input order. `phase` (a progress row) counts the
+        tokens as they are sampled and the groups as they are yielded."""
         c = self.config
         stream = iter(problems)
         per_batch = max(1, c.batch_size // c.n)
         head = list(islice(stream, max(per_batch, c.probe_problems)))
-        temperature = self.resolve_temperature(head[: c.probe_problems], report)
+        temperature = self.resolve_temperature(head[: c.probe_problems], report, phase)
         report.temperature = temperature
         pending = head
         started = time.monotonic()
@@ -140,8 +176,10 @@ class Roller:
             if not pending:
                 break
             chunk, pending = pending[:per_batch], pending[per_batch:]
-            for problem, (text, ids), comps in self._sample(chunk, temperature, self.generator):
+            for problem, (text, ids), comps in self._sample(chunk, temperature, self.generator, phase):
                 yield self._group(problem, text, ids, comps, temperature, report)
+                if phase is not None:
+                    phase.advance()
             report.seconds = time.monotonic() - started
 
     def _group(self, problem, text, ids, comps, temperature, report: RolloutReport) -> dict:

@@ -11,6 +11,7 @@ when none does, the candidate closest to the band (reported as such).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from mc.errors import McUsageError
@@ -30,8 +31,8 @@ def parse_schedule(text: str) -> list[tuple[int, float]]:
     stages.sort()
     if not stages or stages[0][0] != 0:
         raise McUsageError("--temperature-schedule must start at step 0 (e.g. 0:0.6,140:1.2)")
-    if any(t < 0 for _, t in stages):
-        raise McUsageError("--temperature-schedule: temperatures must be >= 0")
+    if any(not math.isfinite(t) or t < 0 for _, t in stages):
+        raise McUsageError("--temperature-schedule: temperatures must be finite numbers >= 0")
     return stages
 
 

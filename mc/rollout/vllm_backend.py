@@ -37,6 +37,12 @@ class VLLMBackend:
     def __init__(self, model_path: str, tensor_parallel_size: int = 1, dtype: str | None = None, seed: int = 0,
                  gpu_memory_utilization: float = 0.85, max_model_len: int | None = None, enable_sleep_mode: bool = False,
                  distributed_executor_backend: str | None = None):
+        from mc.model import DTYPES, check_model_path
+
+        # vLLM's own errors for a missing folder or a bad dtype come after seconds of start-up, in many lines.
+        check_model_path(model_path)
+        if dtype is not None and dtype not in DTYPES:
+            raise McUsageError(f"--dtype must be one of: {', '.join(DTYPES)}; got {dtype!r}")
         os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
         import vllm
         from vllm import LLM
@@ -57,7 +63,8 @@ class VLLMBackend:
         self.max_positions = self.llm.llm_engine.model_config.max_model_len
 
     def sample(self, prompts: list[list[int]], n: int, temperature: float, top_p: float, top_k: int, max_tokens: int,
-               generator) -> list[list[Completion]]:
+               generator, on_tokens=None) -> list[list[Completion]]:
+        """`on_tokens(count)`: vLLM schedules the batch itself, so it is called once, at the end."""
         import torch
         from vllm import SamplingParams, TokensPrompt
 
@@ -80,6 +87,8 @@ class VLLMBackend:
                 reason = "length" if out.finish_reason == "length" else "stop"
                 completions.append(Completion(ids, logprobs, reason))
             groups.append(completions)
+        if on_tokens is not None:
+            on_tokens(sum(len(c.token_ids) for group in groups for c in group))
         return groups
 
     def decode(self, token_ids: list[int]) -> str:
