@@ -138,7 +138,9 @@ def init_model(out_dir: str, size: str = "tiny", seed: int = 0, corpus: Iterable
     if size not in SIZES:
         raise McUsageError(f"--size must be one of: {', '.join(SIZES)}; got {size!r}")
     if os.path.exists(out_dir) and os.listdir(out_dir) and not force:
-        raise McError(f"{out_dir} exists and is not empty", "pass --force to replace it")
+        inside = sorted(os.listdir(out_dir))
+        raise McUsageError(f"{out_dir} exists and is not empty (it holds {', '.join(inside[:5])}{', ...' if len(inside) > 5 else ''})",
+                           "pass --force to replace it")
     spec = SIZES[size]
     texts = list(stdlib_sources())
     extra = list(corpus)

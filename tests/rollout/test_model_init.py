@@ -43,4 +43,4 @@ def test_same_seed_same_bytes_other_seed_other_weights(tiny_model, tmp_path):
 
 def test_refuses_to_overwrite_without_force(tiny_model):
     proc = run_mc("model", "init", tiny_model)
-    assert proc.returncode == 1 and b"--force" in proc.stderr
+    assert proc.returncode == 2 and b"--force" in proc.stderr
