@@ -214,7 +214,7 @@ def difficulty(
     problems = problems_with_pass_rates(groups)
     removed: list = []
     if keep:
-        lo, hi = parse_band(keep)
+        lo, hi = parse_band(keep, "--keep")
         problems = keep_band(problems, lo, hi, removed)
     buckets: Counter = Counter()
     with Outputs() as outputs:

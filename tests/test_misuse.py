@@ -60,3 +60,8 @@ def test_sigterm_unwinds_and_removes_what_the_command_made(tmp_path):
     assert b"terminated" in err
     assert list(private_tmp.iterdir()) == []
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tmp"]  # no out.jsonl, no .out.jsonl.*.tmp
+
+
+def test_a_band_error_names_the_flag_given():
+    proc = run_mc("data", "difficulty", "--keep", "0.8:0.2", input=b"")
+    assert proc.returncode == 2 and b"--keep" in proc.stderr and b"target-diversity" not in proc.stderr

@@ -45,13 +45,13 @@ def scheduled_temperature(stages: list[tuple[int, float]], step: int) -> float:
     return current
 
 
-def parse_band(text: str) -> tuple[float, float]:
+def parse_band(text: str, flag: str = "--target-diversity") -> tuple[float, float]:
     try:
         lo, hi = (float(x) for x in text.split(":"))
     except ValueError:
-        raise McUsageError(f"--target-diversity expects LO:HI (e.g. 0.4:0.6), got {text!r}") from None
-    if not 0 <= lo <= hi <= 1:
-        raise McUsageError("--target-diversity: need 0 <= LO <= HI <= 1")
+        raise McUsageError(f"{flag} expects LO:HI (e.g. 0.4:0.6), got {text!r}") from None
+    if not 0 <= lo <= hi <= 1:  # (also false for nan)
+        raise McUsageError(f"{flag}: need 0 <= LO <= HI <= 1, got {text!r}")
     return lo, hi
 
 
