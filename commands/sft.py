@@ -6,19 +6,20 @@ from typing import Optional
 
 import typer
 
-from mc.commands.common import R_PROMPT_TEMPLATE, R_SYSTEM_PROMPT
+from mc.commands.common import R_PROMPT_TEMPLATE, R_SYSTEM_PROMPT, finite
 
 
 def sft(
     model: str = typer.Option(..., "--model", "-m", metavar="PATH", help="The model to warm up."),
     data: list[str] = typer.Option(..., "--data", metavar="PROBLEMS", help="Problem records with reference solutions. Repeatable."),
-    out: str = typer.Option(..., "--out", metavar="CKPT", help="Where the warmed-up checkpoint goes."),
+    out: str = typer.Option(..., "--out", metavar="CKPT", help="Where the warmed-up checkpoint goes (an existing mc checkpoint there is replaced)."),
+    force: bool = typer.Option(False, "--force", help="Replace --out even when it is a folder that is not an mc checkpoint."),
     steps: int = typer.Option(100, "--steps", min=1, help="Optimizer steps."),
-    lr: float = typer.Option(1e-3, "--lr", min=0.0, help="AdamW learning rate."),
+    lr: float = typer.Option(1e-3, "--lr", min=0.0, callback=finite, help="AdamW learning rate."),
     batch_size: int = typer.Option(16, "--batch-size", min=1, help="Examples per step."),
     max_tokens: int = typer.Option(512, "--max-tokens", min=1, help="Skip solutions longer than this many tokens."),
     seed: int = typer.Option(0, "--seed"),
-    max_seconds: Optional[float] = typer.Option(None, "--max-seconds", min=0.0, metavar="S", help="Stop after this much training time (wall clock), even before --steps: a fixed compute budget."),
+    max_seconds: Optional[float] = typer.Option(None, "--max-seconds", min=0.0, callback=finite, metavar="S", help="Stop after this much training time (wall clock), even before --steps: a fixed compute budget."),
     prompt_template: Optional[str] = R_PROMPT_TEMPLATE,
     system_prompt: Optional[str] = R_SYSTEM_PROMPT,
 ) -> None:
@@ -35,12 +36,19 @@ def sft(
     from mc import console
     from mc.commands.common import problems_in, read_template, system_prompt_or_default
     from mc.jsonl import dumps, write_stdout
+    from mc.train.checkpoint import check_out_dir
+    from mc.train.progress import LoopProgress
     from mc.train.sft import sft as run_sft
 
     template = read_template(prompt_template)
-    problems = list(problems_in(data))
-    history = run_sft(model, problems, out, steps, lr, batch_size, seed, max_tokens,
-                      log=lambda line: write_stdout(dumps(line)), template=template,
-                      system=system_prompt_or_default(system_prompt), max_seconds=max_seconds)
+    check_out_dir(out, force, may_replace=(model,))
+    problems = list(console.track(problems_in(data), "reading problems"))
+    with LoopProgress("sft", steps, log_each=False) as progress:
+        def step_done(line: dict) -> None:
+            write_stdout(dumps(line))
+            progress.advance(f"loss {line['loss']:.3f}")
+
+        history = run_sft(model, problems, out, steps, lr, batch_size, seed, max_tokens, log=step_done, template=template,
+                          system=system_prompt_or_default(system_prompt), max_seconds=max_seconds, status=progress.note)
     losses = f", loss {history[0]['loss']:.3f} -> {history[-1]['loss']:.3f}" if history else ""
     console.log(f"sft: {len(history)} steps{losses}; saved {out}")

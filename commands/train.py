@@ -15,9 +15,12 @@ from mc.commands.common import (
     R_BATCH_SIZE,
     R_MAX_TOKENS,
     R_N,
+    R_PROBE_PROBLEMS,
     R_PROMPT_TEMPLATE,
     R_SYSTEM_PROMPT,
     R_REPEAT_WINDOW,
+    R_TARGET_DIVERSITY,
+    R_TEMPERATURE,
     R_TEMPERATURE_SCHEDULE,
     R_TENSOR_PARALLEL_SIZE,
     R_TOP_K,
@@ -46,8 +49,14 @@ from mc.commands.common import (
     train_config_from,
 )
 
+RESUME_HELP = ("Continue RUN from its last complete checkpoint, with the run's recorded flags (RUN/run.json); a flag given "
+               "with another value is refused, except --steps, --save-every, --save-groups, --eval-data, --eval-every, "
+               "--eval-n, --workers, --isolation, --device, --tensor-parallel-size, --micro-batch-tokens, "
+               "--grad-checkpointing and --fsdp.")
+
 
 def train(
+    ctx: typer.Context,
     model: str = typer.Option(..., "--model", "-m", metavar="PATH", help="The starting policy (HF folder or hub id)."),
     data: str = typer.Option(..., "--data", metavar="TRAIN", help="Training problems (Problem records)."),
     out: str = typer.Option(..., "--out", metavar="RUN", help="Run folder: metrics.jsonl, ckpt-NNNNNN/, groups/."),
@@ -55,14 +64,16 @@ def train(
     batch_problems: int = typer.Option(16, "--batch-problems", min=1, help="Problems per step (the paper: 64)."),
     save_every: int = typer.Option(10, "--save-every", min=1, help="Checkpoint every this many steps (and at the end)."),
     eval_data: Optional[str] = typer.Option(None, "--eval-data", metavar="EVAL", help="Held-out problems for eval_pass@1."),
-    eval_every: int = typer.Option(0, "--eval-every", min=0, help="Evaluate every this many steps (0: never)."),
+    eval_every: int = typer.Option(0, "--eval-every", min=0, help="Evaluate on --eval-data every this many steps (0: only after the last step)."),
     eval_n: int = typer.Option(4, "--eval-n", min=1, help="Samples per held-out problem."),
     save_groups: bool = typer.Option(False, "--save-groups", help="Keep each step's scored groups in RUN/groups/."),
-    resume: bool = typer.Option(False, "--resume", help="Continue RUN from its last complete checkpoint."),
+    resume: bool = typer.Option(False, "--resume", help=RESUME_HELP),
     seed: int = typer.Option(0, "--seed", help="Data order, rollout seeds (seed + step) and the truncation mask."),
     n: int = R_N,
-    temperature: float = typer.Option(1.0, "--temperature", "-t", min=0.0, help="Rollout temperature (or a --temperature-schedule)."),
+    temperature: str = R_TEMPERATURE,
     temperature_schedule: Optional[str] = R_TEMPERATURE_SCHEDULE,
+    target_diversity: str = R_TARGET_DIVERSITY,
+    probe_problems: int = R_PROBE_PROBLEMS,
     top_p: float = R_TOP_P,
     top_k: int = R_TOP_K,
     max_tokens: int = R_MAX_TOKENS,
@@ -72,6 +83,8 @@ def train(
     prompt_template: Optional[str] = R_PROMPT_TEMPLATE,
     system_prompt: Optional[str] = R_SYSTEM_PROMPT,
     repeat_window: int = R_REPEAT_WINDOW,
+    device: Optional[str] = typer.Option(None, "--device", help="The trainer's device, which the hf backend samples on too (default: cuda when available, else cpu)."),
+    dtype: Optional[str] = typer.Option(None, "--dtype", autocompletion=lambda: ["float32", "bfloat16", "float16"], help="Sampling dtype: float32, bfloat16, float16 (vllm: the engine's; hf: autocast over the trainer's float32 weights). Default: float32 for hf, vllm's own choice."),
     preset: str = T_PRESET,
     clip_low: Optional[float] = T_CLIP_LOW,
     clip_high: Optional[float] = T_CLIP_HIGH,
@@ -83,7 +96,7 @@ def train(
     ctm_rho: Optional[float] = T_CTM_RHO,
     mini_batches: int = T_MINI_BATCHES,
     micro_batch_tokens: int = T_MICRO_BATCH_TOKENS,
-    lr: float = T_LR,
+    lr: Optional[float] = T_LR,
     warmup_steps: int = T_WARMUP_STEPS,
     weight_decay: float = T_WEIGHT_DECAY,
     max_grad_norm: float = T_MAX_GRAD_NORM,
@@ -101,60 +114,126 @@ def train(
 
     The same flags as mc rollout, mc reward and mc train-step. Reward workers stay
     separate, sandboxed processes. Kill it at any point and rerun with --resume.
+    --temperature auto probes once when the run starts and keeps that temperature.
 
     Examples:
 
     \b
       mc train --model tiny/ --data train.jsonl --out runs/a --steps 100 --lr 3e-4 --eval-data test.jsonl --eval-every 10
       mc train --model Qwen/Qwen3-1.7B --data lcb_train.jsonl --out runs/q17 --steps 300 --batch-problems 64 \\
-          --n 8 -t 1.2 --max-tokens 4096 --preset microcoder --backend vllm --bf16
-      mc train ... --out runs/a --steps 200 --resume
+          --n 8 -t 1.2 --max-tokens 4096 --preset microcoder --lr 1e-6 --backend vllm --bf16
+      mc train --model tiny/ --data train.jsonl --out runs/a --steps 200 --resume
       torchrun --nproc-per-node 8 $(which mc) train --model Qwen/Qwen3-4B ... --fsdp --backend vllm
     """
+    flags = {name: value for name, value in locals().items() if name not in ("ctx", "out", "resume")}
     import os
 
     from mc import console
-    from mc.commands.common import problems_in, read_template, system_prompt_or_default
-    from mc.errors import McUsageError
+    from mc.commands.common import problems_in
     from mc.reward.sandbox.pool import Sandbox
-    from mc.rollout.rollout import RolloutConfig
-    from mc.rollout.temperature import parse_schedule
-    from mc.train.loop import Loop, LoopConfig
+    from mc.train.loop import Loop
+    from mc.train.progress import LoopProgress, step_summary
 
-    if backend not in ("auto", "hf", "vllm"):
-        raise McUsageError("--backend must be auto, hf or vllm")
-    if backend == "auto":
-        from mc.rollout.backends import vllm_available
-
-        backend = "vllm" if vllm_available() else "hf"
-    template = read_template(prompt_template)
-    schedule = parse_schedule(temperature_schedule) if temperature_schedule else None
-    rollout = RolloutConfig(n=n, temperature=None if schedule else temperature, schedule=schedule, top_p=top_p, top_k=top_k,
-                            max_tokens=max_tokens, seed=seed, batch_size=batch_size, prompt_template=template,
-                            system_prompt=system_prompt_or_default(system_prompt),
-                            repeat_window=repeat_window)
-    trainer = train_config_from(locals())
-    judge = judge_config("binary", compare, time_limit, memory_mb, output_mb, all_tests=False)
-    loop_config = LoopConfig(steps=steps, batch_size=batch_problems, save_every=save_every, eval_every=eval_every,
-                             eval_n=eval_n, save_groups=save_groups, seed=seed)
-    train_set = list(problems_in([data]))
-    eval_set = list(problems_in([eval_data])) if eval_data else None
+    flags, changed = _resolved_flags(ctx, flags, out, resume)
+    settings = _settings(flags)
+    train_set = list(problems_in([flags["data"]]))
+    eval_set = list(problems_in([flags["eval_data"]])) if flags["eval_data"] else None
+    workers = flags["workers"]
     local_ranks = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))  # torchrun: the node's cores are shared
     if workers is None and local_ranks > 1:
         workers = max(1, (os.cpu_count() or 1) // local_ranks)
-    with Sandbox(workers, isolation) as sandbox:
-        loop = Loop(model, train_set, out, rollout, judge, trainer, loop_config, sandbox, backend, eval_set, resume, console.log,
-                    tensor_parallel_size=tensor_parallel_size)
+    if os.environ.get("RANK", "0") == "0":
+        console.log(f"mc train: {len(train_set)} training problems; loading the policy")
+    with Sandbox(workers, flags["isolation"]) as sandbox:
+        loop = Loop(flags["model"], train_set, out, settings["rollout"], settings["judge"], settings["trainer"], settings["loop"],
+                    sandbox, settings["backend"], eval_set, resume, console.log, tensor_parallel_size=flags["tensor_parallel_size"],
+                    device=flags["device"], dtype=flags["dtype"], flags=flags, changed=changed)
         main = loop.trainer.main
         first = loop.trainer.step
+        steps = flags["steps"]
         if first >= steps:
             if main:
                 console.log(f"{out} is already at step {first}")
             return
         if main:
-            with console.step_progress(steps, first) as advance:
-                loop.run_steps(advance)
+            with LoopProgress("step", steps, first) as progress:
+                loop.run_steps(lambda line: progress.advance(step_summary(line)), progress.status)
         else:
             loop.run_steps()
     if main:
         console.log(f"done: {steps} steps in {out} (metrics.jsonl, ckpt-{steps:06d}/)")
+
+
+def _resolved_flags(ctx: typer.Context, given_flags: dict, out: str, resume: bool) -> tuple[dict, dict]:
+    """The flags this run goes with (on --resume: the run's own, see RESUME_HELP) and
+    the may-change flags this resume changed; paths made absolute, --lr resolved."""
+    from mc import console
+    from mc.commands.common import given
+    from mc.train.settings import absolute_paths, read_run, resolve_lr, resume_flags
+
+    names = {p.name: max((o for o in p.opts if o.startswith("--")), key=len) for p in ctx.command.params if p.opts}
+    explicit = {name for name in given_flags if given(ctx, name)}
+    flags, changed = absolute_paths(given_flags), {}
+    flags["backend"] = _backend(flags["backend"])  # the run's backend, not "auto": resumed elsewhere it must stay the same
+    recorded = read_run(out) if resume else None
+    if recorded is not None:
+        if isinstance(recorded.get("flags"), dict):
+            flags, changed = resume_flags(recorded["flags"], flags, explicit, names)
+            explicit = explicit & set(changed)  # the rest now holds the run's values, checked when it started
+        else:
+            console.warn(f"{out}/run.json records no flags (written by an older mc): resuming with the flags given here, unchecked")
+    _check_combinations(flags, explicit, names)
+    flags["lr"] = resolve_lr(flags["lr"], flags["model"])
+    return flags, changed
+
+
+def _check_combinations(flags: dict, explicit: set[str], names: dict[str, str]) -> None:
+    """Flags that cannot go together fail before anything loads (exit 2)."""
+    from mc import console
+    from mc.errors import McUsageError
+
+    if flags["eval_every"] and not flags["eval_data"]:
+        raise McUsageError(f"--eval-every {flags['eval_every']} needs --eval-data (the held-out problems to evaluate on)")
+    if flags["temperature_schedule"] and "temperature" in explicit:
+        raise McUsageError(f"give --temperature or --temperature-schedule, not both (got -t {flags['temperature']} and a schedule)")
+    if flags["temperature"] != "auto" or flags["temperature_schedule"]:  # as mc rollout: harmless, but said
+        ignored = [names[n] for n in ("target_diversity", "probe_problems") if n in explicit]
+        if ignored:
+            console.warn(f"{' and '.join(ignored)} {'have' if len(ignored) > 1 else 'has'} no effect without --temperature auto")
+
+
+def _settings(flags: dict) -> dict:
+    """The configs of the run's parts, from its flags (each flag checked here)."""
+    from mc.commands.common import judge_config, read_template, system_prompt_or_default
+    from mc.model import resolve_device, resolve_dtype
+    from mc.rollout.rollout import RolloutConfig
+    from mc.rollout.checks import parse_temperature
+    from mc.rollout.temperature import parse_band, parse_schedule
+    from mc.train.loop import LoopConfig
+
+    resolve_dtype(flags["dtype"], resolve_device(flags["device"]))  # checks both names
+    schedule = parse_schedule(flags["temperature_schedule"]) if flags["temperature_schedule"] else None
+    temperature = None if schedule else parse_temperature(flags["temperature"])
+    band = parse_band(flags["target_diversity"])
+    rollout = RolloutConfig(n=flags["n"], temperature=temperature, schedule=schedule, target_diversity=band,
+                            probe_problems=flags["probe_problems"], top_p=flags["top_p"], top_k=flags["top_k"],
+                            max_tokens=flags["max_tokens"], seed=flags["seed"], batch_size=flags["batch_size"],
+                            prompt_template=read_template(flags["prompt_template"]),
+                            system_prompt=system_prompt_or_default(flags["system_prompt"]), repeat_window=flags["repeat_window"])
+    loop = LoopConfig(steps=flags["steps"], batch_size=flags["batch_problems"], save_every=flags["save_every"],
+                      eval_every=flags["eval_every"], eval_n=flags["eval_n"], save_groups=flags["save_groups"], seed=flags["seed"])
+    judge = judge_config("binary", flags["compare"], flags["time_limit"], flags["memory_mb"], flags["output_mb"], all_tests=False)
+    return {"rollout": rollout, "trainer": train_config_from(flags), "loop": loop, "judge": judge, "backend": flags["backend"]}
+
+
+def _backend(name: str) -> str:
+    from mc.errors import McUsageError
+
+    if name not in ("auto", "hf", "vllm"):
+        raise McUsageError("--backend must be auto, hf or vllm")
+    if name == "auto":
+        from mc.rollout.backends import vllm_available
+
+        return "vllm" if vllm_available() else "hf"
+    return name
+

@@ -32,7 +32,8 @@ from mc.commands.common import (
 
 def train_step(
     policy: str = typer.Option(..., "--policy", metavar="CKPT", help="The policy: a model folder or an mc checkpoint."),
-    out: str = typer.Option(..., "--out", metavar="CKPT", help="Where the updated checkpoint goes (may equal --policy: replaced atomically)."),
+    out: str = typer.Option(..., "--out", metavar="CKPT", help="Where the updated checkpoint goes (may equal --policy, or be another mc checkpoint: replaced atomically)."),
+    force: bool = typer.Option(False, "--force", help="Replace --out even when it is a folder that is not an mc checkpoint."),
     inputs: list[str] = INPUTS,
     preset: str = T_PRESET,
     clip_low: Optional[float] = T_CLIP_LOW,
@@ -45,7 +46,7 @@ def train_step(
     ctm_rho: Optional[float] = T_CTM_RHO,
     mini_batches: int = T_MINI_BATCHES,
     micro_batch_tokens: int = T_MICRO_BATCH_TOKENS,
-    lr: float = T_LR,
+    lr: Optional[float] = T_LR,
     warmup_steps: int = T_WARMUP_STEPS,
     weight_decay: float = T_WEIGHT_DECAY,
     max_grad_norm: float = T_MAX_GRAD_NORM,
@@ -68,11 +69,20 @@ def train_step(
     """
     from mc import console
     from mc.jsonl import dumps, iter_records, write_stdout
-    from mc.reward.score import validate_group
+    from mc.train.checkpoint import check_out_dir
+    from mc.train.groups import validate_scored_group
+    from mc.train.settings import resolve_lr
     from mc.train.step import Trainer
 
+    # Everything that can be wrong with the command line fails before the groups are read and the model loads.
+    lr = resolve_lr(lr, policy)
     config = train_config_from(locals())
-    groups = list(console.track(iter_records(inputs or ["-"], validate=validate_group), "reading groups"))
+    check_out_dir(out, force, may_replace=(policy,))
+    if device is not None:
+        from mc.model import resolve_device
+
+        resolve_device(device)
+    groups = list(console.track(iter_records(inputs or ["-"], validate=validate_scored_group), "reading groups"))
     trainer = Trainer(policy, config, device)
     for line in trainer.train_step(groups):
         if trainer.main:  # under torchrun every rank reads all groups; rank 0 reports and writes
@@ -80,3 +90,4 @@ def train_step(
     trainer.save(out)
     if trainer.main:
         console.log(f"step {trainer.step} saved to {out} ({trainer.optimizer_steps} optimizer steps in all)")
+

@@ -22,14 +22,14 @@ _mc() {
         "mc eval") subs="compare plot run"; opts="-h --help" ;;
         "mc eval compare") subs=""; opts="-h --help" ;;
         "mc eval plot") subs=""; opts="--out -o -h --help" ;;
-        "mc eval run") subs=""; opts="--model -m --scored --n -n --k --temperature -t --top-p --max-tokens --seed --backend --batch-size --prompt-template --system-prompt --compare --workers -j --time-limit --memory-mb --output-mb --isolation --json-out --save-groups --by -h --help" ;;
+        "mc eval run") subs=""; opts="--model -m --scored --n -n --k --temperature -t --top-p --top-k --max-tokens --seed --backend --batch-size --device --dtype --prompt-template --system-prompt --compare --workers -j --time-limit --memory-mb --output-mb --isolation --json-out --save-groups --by -h --help" ;;
         "mc model") subs="init"; opts="-h --help" ;;
         "mc model init") subs=""; opts="--size --seed --corpus --force -h --help" ;;
         "mc reward") subs=""; opts="--reward --compare --workers -j --time-limit --memory-mb --output-mb --all-tests --isolation --shard --out -o -h --help" ;;
         "mc rollout") subs=""; opts="--model -m --n -n --temperature -t --temperature-schedule --target-diversity --probe-problems --top-p --top-k --max-tokens --seed --backend --batch-size --prompt-template --system-prompt --tensor-parallel-size --device --dtype --policy-version --repeat-window --out -o -h --help" ;;
-        "mc sft") subs=""; opts="--model -m --data --out --steps --lr --batch-size --max-tokens --seed --max-seconds --prompt-template --system-prompt -h --help" ;;
-        "mc train") subs=""; opts="--model -m --data --out --steps --batch-problems --save-every --eval-data --eval-every --eval-n --save-groups --resume --seed --n -n --temperature -t --temperature-schedule --top-p --top-k --max-tokens --backend --batch-size --tensor-parallel-size --prompt-template --system-prompt --repeat-window --preset --clip-low --clip-high --dual-clip --kl-coef --ref-model --loss-agg --truncation-mask --ctm-rho --mini-batches --micro-batch-tokens --lr --warmup-steps --weight-decay --max-grad-norm --bf16 --grad-checkpointing --fsdp --compare --workers -j --time-limit --memory-mb --output-mb --isolation -h --help" ;;
-        "mc train-step") subs=""; opts="--policy --out --preset --clip-low --clip-high --dual-clip --kl-coef --ref-model --loss-agg --truncation-mask --ctm-rho --mini-batches --micro-batch-tokens --lr --warmup-steps --weight-decay --max-grad-norm --max-tokens --seed --bf16 --grad-checkpointing --fsdp --device -h --help" ;;
+        "mc sft") subs=""; opts="--model -m --data --out --force --steps --lr --batch-size --max-tokens --seed --max-seconds --prompt-template --system-prompt -h --help" ;;
+        "mc train") subs=""; opts="--model -m --data --out --steps --batch-problems --save-every --eval-data --eval-every --eval-n --save-groups --resume --seed --n -n --temperature -t --temperature-schedule --target-diversity --probe-problems --top-p --top-k --max-tokens --backend --batch-size --tensor-parallel-size --prompt-template --system-prompt --repeat-window --device --dtype --preset --clip-low --clip-high --dual-clip --kl-coef --ref-model --loss-agg --truncation-mask --ctm-rho --mini-batches --micro-batch-tokens --lr --warmup-steps --weight-decay --max-grad-norm --bf16 --grad-checkpointing --fsdp --compare --workers -j --time-limit --memory-mb --output-mb --isolation -h --help" ;;
+        "mc train-step") subs=""; opts="--policy --out --force --preset --clip-low --clip-high --dual-clip --kl-coef --ref-model --loss-agg --truncation-mask --ctm-rho --mini-batches --micro-batch-tokens --lr --warmup-steps --weight-decay --max-grad-norm --max-tokens --seed --bf16 --grad-checkpointing --fsdp --device -h --help" ;;
     esac
     case "$path:$prev" in
         "mc data batch:--step") COMPREPLY=(); return ;;
@@ -80,10 +80,13 @@ _mc() {
         "mc eval run:--k") COMPREPLY=(); return ;;
         "mc eval run:--temperature"|"mc eval run:-t") COMPREPLY=(); return ;;
         "mc eval run:--top-p") COMPREPLY=(); return ;;
+        "mc eval run:--top-k") COMPREPLY=(); return ;;
         "mc eval run:--max-tokens") COMPREPLY=(); return ;;
         "mc eval run:--seed") COMPREPLY=(); return ;;
         "mc eval run:--backend") COMPREPLY=($(compgen -W "auto hf vllm" -- "$cur")); return ;;
         "mc eval run:--batch-size") COMPREPLY=(); return ;;
+        "mc eval run:--device") COMPREPLY=(); return ;;
+        "mc eval run:--dtype") COMPREPLY=($(compgen -W "float32 bfloat16 float16" -- "$cur")); return ;;
         "mc eval run:--prompt-template") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mc eval run:--system-prompt") COMPREPLY=(); return ;;
         "mc eval run:--compare") COMPREPLY=($(compgen -W "microcoder strict" -- "$cur")); return ;;
@@ -123,7 +126,7 @@ _mc() {
         "mc rollout:--system-prompt") COMPREPLY=(); return ;;
         "mc rollout:--tensor-parallel-size") COMPREPLY=(); return ;;
         "mc rollout:--device") COMPREPLY=(); return ;;
-        "mc rollout:--dtype") COMPREPLY=(); return ;;
+        "mc rollout:--dtype") COMPREPLY=($(compgen -W "float32 bfloat16 float16" -- "$cur")); return ;;
         "mc rollout:--policy-version") COMPREPLY=(); return ;;
         "mc rollout:--repeat-window") COMPREPLY=(); return ;;
         "mc rollout:--out"|"mc rollout:-o") COMPREPLY=($(compgen -f -- "$cur")); return ;;
@@ -151,6 +154,8 @@ _mc() {
         "mc train:--n"|"mc train:-n") COMPREPLY=(); return ;;
         "mc train:--temperature"|"mc train:-t") COMPREPLY=(); return ;;
         "mc train:--temperature-schedule") COMPREPLY=(); return ;;
+        "mc train:--target-diversity") COMPREPLY=(); return ;;
+        "mc train:--probe-problems") COMPREPLY=(); return ;;
         "mc train:--top-p") COMPREPLY=(); return ;;
         "mc train:--top-k") COMPREPLY=(); return ;;
         "mc train:--max-tokens") COMPREPLY=(); return ;;
@@ -160,6 +165,8 @@ _mc() {
         "mc train:--prompt-template") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mc train:--system-prompt") COMPREPLY=(); return ;;
         "mc train:--repeat-window") COMPREPLY=(); return ;;
+        "mc train:--device") COMPREPLY=(); return ;;
+        "mc train:--dtype") COMPREPLY=($(compgen -W "float32 bfloat16 float16" -- "$cur")); return ;;
         "mc train:--preset") COMPREPLY=($(compgen -W "microcoder dapo grpo" -- "$cur")); return ;;
         "mc train:--clip-low") COMPREPLY=(); return ;;
         "mc train:--clip-high") COMPREPLY=(); return ;;

@@ -106,36 +106,3 @@ def _keep_end(text: str, budget: int) -> str:
     if len(text) <= budget or ("/" not in text and "\\" not in text):
         return text
     return "…" + text[-(budget - 1):]
-
-
-class step_progress:
-    """A progress bar for training steps: reward, length, diversity, ETA (stderr)."""
-
-    def __init__(self, total: int, start: int = 0):
-        self.total, self.start = total, start
-
-    def __enter__(self):
-        if not progress_enabled():
-            def advance(line: dict) -> None:
-                log(f"step {line.get('step', 0) + 1}/{self.total}: reward {line.get('reward_mean', 0):.3f}, "
-                    f"length {line.get('response_length_mean', 0):.0f}, diversity {line.get('diversity') or 0:.3f}"
-                    + (f", eval pass@1 {line['eval_pass@1']:.3f}" if line.get("eval_pass@1") is not None else ""))
-            self._progress = None
-            return advance
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        self._progress = Progress(TextColumn("training"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
-                                  TimeRemainingColumn(), console=stderr())
-        self._progress.__enter__()
-        task = self._progress.add_task("train", total=self.total, completed=self.start, info="")
-
-        def advance(line: dict) -> None:
-            info = (f"reward {line.get('reward_mean', 0):.3f} length {line.get('response_length_mean', 0):.0f} "
-                    f"diversity {line.get('diversity') or 0:.3f}")
-            self._progress.update(task, advance=1, info=info)
-        return advance
-
-    def __exit__(self, *exc):
-        if self._progress is not None:
-            self._progress.__exit__(*exc)
-        return False

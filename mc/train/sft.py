@@ -17,7 +17,7 @@ import torch
 
 from mc.errors import McError
 from mc.rollout.prompts import SYSTEM, render_prompt
-from mc.train.checkpoint import save_checkpoint
+from mc.train.checkpoint import model_ref, save_checkpoint
 
 
 def sft_examples(problems: list[dict], tokenizer, max_tokens: int, template: str | None = None,
@@ -38,17 +38,19 @@ def sft_examples(problems: list[dict], tokenizer, max_tokens: int, template: str
 
 def sft(model_path: str, problems: list[dict], out: str, steps: int, lr: float = 1e-3, batch_size: int = 16,
         seed: int = 0, max_tokens: int = 512, log=None, template: str | None = None, system: str = SYSTEM,
-        max_seconds: float | None = None) -> list[dict]:
+        max_seconds: float | None = None, status=None) -> list[dict]:
     """`steps` AdamW steps of cross-entropy on the responses, or fewer when `max_seconds`
-    of training have passed (a fixed compute budget, e.g. to compare with an RL run)."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-    from transformers.utils import logging as hf_logging
+    of training have passed (a fixed compute budget, e.g. to compare with an RL run).
+    `log` gets each step's line, `status` a word on each slow phase (for progress)."""
+    from mc.model import load_pretrained
 
-    hf_logging.disable_progress_bar()
-    tokenizer = AutoTokenizer.from_pretrained(model_path)
-    model = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.float32)
+    status = status or (lambda text: None)
+    status(f"loading {model_path}")
+    tokenizer, model = load_pretrained(model_path, "cpu", torch.float32, what="model")
     model.train()
+    status("tokenizing the examples")
     examples = sft_examples(problems, tokenizer, max_tokens, template, system)
+    status(f"training on {len(examples)} (problem, solution) pairs")
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
     rng = random.Random(seed)
     torch.manual_seed(seed)
@@ -78,7 +80,8 @@ def sft(model_path: str, problems: list[dict], out: str, steps: int, lr: float =
         history.append(line)
         if log:
             log(line)
+    status(f"saving {out}")
     save_checkpoint(out, model, tokenizer, None, {"step": 0, "optimizer_steps": 0, "sft_steps": len(history),
                                                        "flags": {"sft_lr": lr, "sft_batch_size": batch_size, "seed": seed},
-                                                       "ref_model": None, "parent": model_path})
+                                                       "ref_model": None, "parent": model_ref(model_path)})
     return history

@@ -19,13 +19,15 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import torch
 
 from mc.errors import McError
 from mc.train.advantages import group_advantages
-from mc.train.checkpoint import load_trainer_state, read_meta, read_trainer_tensors, restore_rng, save_checkpoint
+from mc.train.checkpoint import load_optimizer_tensors, model_ref, read_trainer_state, restore_rng, save_checkpoint
+from mc.train.groups import check_vocabulary
 from mc.train import distributed
 from mc.train.logprobs import LogprobModel
 from mc.train.losses import aggregate, clipped_surrogate, kl_k3
@@ -99,7 +101,7 @@ def build_batch(groups: list[dict], config: TrainConfig, step: int) -> Batch:
             response_ids.append(list(s["token_ids"]))
             sampler_lps.append(s.get("logprobs"))
             rewards.append(reward)
-            temps.append(float(s.get("temperature", 1.0)) or 1.0)
+            temps.append(float(s.get("temperature") or 1.0))  # absent, null or 0 (greedy): T = 1
             truncated.append(s.get("finish_reason") == "length")
             non_incorrect.append(bool(s.get("non_incorrect", False)))
             repeat.append(bool(s.get("repeat", False)))
@@ -129,19 +131,16 @@ def micro_batches(indices: list[int], lengths: list[int], budget: int) -> list[l
 
 class Trainer:
     def __init__(self, policy_path: str, config: TrainConfig, device: str | None = None):
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-        from transformers.utils import logging as hf_logging
+        from mc.model import load_causal_lm, load_pretrained, resolve_device
 
-        hf_logging.disable_progress_bar()
         self.config = config
         self.policy_path = policy_path
         self.world = distributed.init_world()  # None unless under torchrun
-        self.device = torch.device(device) if device else distributed.device_for(self.world)
-        try:
-            self.tokenizer = AutoTokenizer.from_pretrained(policy_path)
-            self.model = AutoModelForCausalLM.from_pretrained(policy_path, dtype=torch.float32).to(self.device)
-        except (OSError, ValueError) as e:
-            raise McError(f"cannot load policy {policy_path!r}: {e}".splitlines()[0]) from None
+        self.device = resolve_device(device) if device else distributed.device_for(self.world)
+        # Read (and check) the trainer state before the weights: a corrupt meta.json
+        # should not cost a model load first.
+        state = read_trainer_state(policy_path)
+        self.tokenizer, self.model = load_pretrained(policy_path, self.device, torch.float32, what="policy")
         if config.grad_checkpointing:
             self.model.gradient_checkpointing_enable()
         self.model.train()
@@ -152,25 +151,28 @@ class Trainer:
             self.policy = distributed.wrap(self.policy, self.world, config.fsdp, self.device)
         self.optimizer = torch.optim.AdamW(self.policy.parameters(), lr=config.lr, weight_decay=config.weight_decay,
                                            betas=(0.9, 0.999), eps=1e-8)
-        meta = read_meta(policy_path)
-        self.step = int(meta.get("step", 0))
-        self.optimizer_steps = int(meta.get("optimizer_steps", 0))
-        self.ref_path = config.ref_model or meta.get("ref_model") or policy_path
-        if self.world and config.fsdp:
-            optimizer_state, rng = read_trainer_tensors(policy_path)
-            if optimizer_state is not None:
-                distributed.load_full_optimizer(self.policy, self.optimizer, optimizer_state, "model.")
-            if rng is not None:
-                restore_rng(rng)
-        else:  # DDP keeps the HF model's own parameters: load by their names
-            load_trainer_state(policy_path, self.model, self.optimizer)
+        self.step = state.meta.get("step", 0)
+        self.optimizer_steps = state.meta.get("optimizer_steps", 0)
+        self.ref_path = model_ref(config.ref_model or state.meta.get("ref_model") or policy_path)
+        self._load_trainer_state(state)
         self.ref = None
         if config.kl_coef > 0:
-            ref = AutoModelForCausalLM.from_pretrained(self.ref_path, dtype=torch.float32).to(self.device).eval()
+            ref = load_causal_lm(self.ref_path, torch.float32, self.device, what="reference model").eval()
             self.ref = LogprobModel(ref)
             if self.world and config.fsdp:
                 self.ref = distributed.wrap(self.ref, self.world, True, self.device)
         self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
+        self.vocab_size = self.model.get_input_embeddings().num_embeddings
+
+    def _load_trainer_state(self, state) -> None:
+        if state.optimizer is None:
+            return  # a fresh model (or one whose moments are lost: read_trainer_state warned)
+        if self.world and self.config.fsdp:
+            distributed.load_full_optimizer(self.policy, self.optimizer, state.optimizer, "model.")
+        else:  # DDP keeps the HF model's own parameters: load by their names
+            load_optimizer_tensors(self.model, self.optimizer, state.optimizer, state.optimizer_file)
+        if state.rng is not None:
+            restore_rng(state.rng, state.rng_file)
 
     # -- tensors for a set of samples -----------------------------------------
 
@@ -210,10 +212,14 @@ class Trainer:
         most = int(distributed.all_max(len(micros), self.world, self.device))
         return micros + [None] * (most - len(micros))
 
-    def train_step(self, groups: list[dict]) -> list[dict]:
+    def train_step(self, groups: list[dict], on_phase: Callable[[str], None] | None = None) -> list[dict]:
+        """One policy step on `groups`; `on_phase` hears each part as it starts
+        ("old log-probs", "mini-batch 1/2", ...), for a progress display."""
         c = self.config
         if not groups:
             raise McError("no groups to train on")
+        check_vocabulary(groups, self.vocab_size)
+        phase = on_phase or (lambda text: None)
         timings: dict[str, float] = {}
         started = time.monotonic()
         batch = build_batch(groups, c, self.step)
@@ -237,6 +243,7 @@ class Trainer:
         stats = _SampleStats()
         separate_old = c.mini_batches > 1
         if separate_old or self.ref is not None:
+            phase("old log-probs" if separate_old else "reference log-probs")
             mine = [i for m in minis for i in self._mine([rows_of_group[g] for g in m])]
             with torch.no_grad():
                 for rows in self._micro_batches(mine, lengths):
@@ -260,6 +267,7 @@ class Trainer:
         metrics = []
         for k, mini in enumerate(minis):
             rows = [i for g in mini for i in rows_of_group[g]]
+            phase(f"mini-batch {k + 1}/{len(minis)}")
             t1 = time.monotonic()
             line = self._mini_batch(batch, rows, self._mine([rows_of_group[g] for g in mini]), lengths,
                                     old if separate_old else None, ref, stats)
@@ -373,9 +381,9 @@ class Trainer:
         meta = {
             "step": self.step,
             "optimizer_steps": self.optimizer_steps,
-            "flags": asdict(self.config),
-            "ref_model": self.ref_path,
-            "parent": self.policy_path,
+            "flags": {**asdict(self.config), "ref_model": model_ref(self.config.ref_model)},
+            "ref_model": self.ref_path,  # absolute: the checkpoint is read from other working directories
+            "parent": model_ref(self.policy_path),
         }
         if self.world and self.config.fsdp:
             state, optimizer_state = distributed.full_states(self.policy, self.optimizer, self.world, True, "model.")

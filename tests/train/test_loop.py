@@ -92,7 +92,7 @@ def test_kill_minus_nine_and_resume(warm):
 def test_an_existing_run_needs_resume(warm):
     run = warm / "twice"
     common = ["train", "--model", warm / "warm", "--data", warm / "train.jsonl", "--out", run, "--steps", "1",
-              "--batch-problems", "2", "--n", "2", "--max-tokens", "8"]
+              "--batch-problems", "2", "--n", "2", "--max-tokens", "8", "--lr", LR]
     run_mc(*common, check_rc=0)
     again = run_mc(*common)
     assert again.returncode == 1 and b"--resume" in again.stderr

@@ -113,7 +113,8 @@ def test_micro_batches_do_not_change_the_update(tiny_model, scored):
 @pytest.mark.parametrize("flags, masked", [(["--truncation-mask", "all"], 1), (["--truncation-mask", "none"], 0),
                                            (["--ctm-rho", "1.0"], 1), (["--ctm-rho", "0"], 0)])
 def test_truncation_mask_flags(tiny_model, scored, tmp_path, flags, masked):
-    line = jsonl_lines(run_mc("train-step", "--policy", tiny_model, "--out", tmp_path / "o", *flags, scored, check_rc=0).stdout)[0]
+    line = jsonl_lines(run_mc("train-step", "--policy", tiny_model, "--out", tmp_path / "o", "--lr", "3e-4", *flags, scored,
+                              check_rc=0).stdout)[0]
     assert line["truncation_masked"] == masked
 
 
@@ -127,9 +128,11 @@ def test_grpo_preset_has_a_kl_term(tiny_model, scored, tmp_path):
 def test_bad_input(tiny_model, scored, tmp_path):
     groups = [json.loads(line) for line in scored.read_text().splitlines()]
     unscored = [{**g, "samples": [{k: v for k, v in s.items() if k != "reward"} for s in g["samples"]]} for g in groups]
-    proc = run_mc("train-step", "--policy", tiny_model, "--out", tmp_path / "o", input="".join(json.dumps(g) + "\n" for g in unscored))
+    proc = run_mc("train-step", "--policy", tiny_model, "--out", tmp_path / "o", "--lr", "3e-4",
+                  input="".join(json.dumps(g) + "\n" for g in unscored))
     assert proc.returncode == 1 and b"mc reward" in proc.stderr
-    assert run_mc("train-step", "--policy", tiny_model, "--out", tmp_path / "o", "--loss-agg", "mean", input=b"").returncode == 2
+    assert run_mc("train-step", "--policy", tiny_model, "--out", tmp_path / "o", "--lr", "3e-4", "--loss-agg", "mean",
+                  input=b"").returncode == 2
 
 
 def test_rollout_reward_train_step_through_pipes_twice(tiny_model, real, tmp_path):
