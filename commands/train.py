@@ -135,6 +135,9 @@ def train(
     from mc.train.progress import LoopProgress, step_summary
 
     flags, changed = _resolved_flags(ctx, flags, out, resume)
+    from mc.model import check_model_path
+
+    check_model_path(flags["model"], "policy")  # before the data is read and the workers start
     settings = _settings(flags)
     train_set = list(problems_in([flags["data"]]))
     eval_set = list(problems_in([flags["eval_data"]])) if flags["eval_data"] else None
