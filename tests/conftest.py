@@ -19,3 +19,14 @@ def data_dir() -> Path:
 @pytest.fixture(scope="session")
 def real(data_dir) -> Paths:
     return Paths(data_dir)
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory):
+    """The built-in tiny policy, built once per test session with the real command
+    (tests copy it before changing it)."""
+    from helpers import run_mc
+
+    path = tmp_path_factory.mktemp("models") / "tiny"
+    run_mc("model", "init", path, "--seed", "0", check_rc=0)
+    return path

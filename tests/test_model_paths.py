@@ -10,13 +10,6 @@ from helpers import run_mc
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    path = tmp_path_factory.mktemp("models") / "tiny"
-    run_mc("model", "init", path, check_rc=0)
-    return path
-
-
-@pytest.fixture(scope="module")
 def problems(tmp_path_factory):
     path = tmp_path_factory.mktemp("problems") / "p.jsonl"
     run_mc("data", "synth", "--count", "1", "--families", "add_k", "-o", path, check_rc=0)
@@ -41,10 +34,10 @@ def _one_line(proc) -> str:
     return line
 
 
-@pytest.mark.parametrize("kind", ["rollout", "eval", "train"])
-def test_a_truncated_weights_file(kind, tiny, problems, tmp_path):
+@pytest.mark.parametrize("kind", ["rollout", pytest.param("eval", marks=pytest.mark.slow), pytest.param("train", marks=pytest.mark.slow)])
+def test_a_truncated_weights_file(kind, tiny_model, problems, tmp_path):
     broken = tmp_path / "broken"
-    shutil.copytree(tiny, broken)
+    shutil.copytree(tiny_model, broken)
     weights = broken / "model.safetensors"
     weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
     line = _one_line(_load(kind, broken, problems, tmp_path))

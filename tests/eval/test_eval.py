@@ -128,6 +128,7 @@ def test_text_only_groups_are_judged_first(real):
     assert report["verdicts"] == {"pass": 3, "no_code": 3}
 
 
+@pytest.mark.slow
 def test_model_at_two_lengths_and_compare(tiny_model, real, tmp_path):
     problems = "".join(json.dumps(p) + "\n" for p in list(import_problems([str(real.humaneval)]))[:2])
     a, b = tmp_path / "a.json", tmp_path / "b.json"

@@ -73,6 +73,7 @@ def test_sampling_flags_with_scored_are_flagged():
     assert b"--n, --top-k: only used with --model" in proc.stderr
 
 
+@pytest.mark.slow
 def test_top_k_device_and_dtype(tiny_model, tmp_path):
     saved = tmp_path / "groups.jsonl"
     proc = run_mc("eval", "--model", tiny_model, "--n", "3", "--k", "1,3", "--top-k", "1", "-t", "1.3", "--max-tokens", "6",

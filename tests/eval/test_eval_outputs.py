@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import json
 import os
 import stat
@@ -13,6 +15,7 @@ def _problems() -> bytes:
     return run_mc("data", "synth", "--count", "2", "--families", "add_k", check_rc=0).stdout
 
 
+@pytest.mark.slow
 def test_json_out_and_save_groups_land_with_the_report(tiny_model, tmp_path):
     proc = run_mc("eval", "--model", tiny_model, "--n", "2", "--max-tokens", "8", "--isolation", "none",
                   "--json-out", tmp_path / "r.json", "--save-groups", tmp_path / "g.jsonl", input=_problems(), check_rc=0)

@@ -3,6 +3,8 @@ public and hidden tests) must be judged `pass` on the public tests we have."""
 
 from __future__ import annotations
 
+import pytest
+
 import json
 import os
 import subprocess
@@ -17,6 +19,7 @@ KNOWN_EXCEPTIONS: dict[str, str] = {}
 TIME_LIMIT_S = "20"
 
 
+@pytest.mark.slow
 def test_livecodebench_correct_programs_pass_public_tests(real, tmp_path):
     env = {**os.environ, "MC_PROGRESS": "0"}
     imported = subprocess.run(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import hashlib
 
 import torch
@@ -32,6 +34,7 @@ def test_a_normal_hf_folder(tiny_model):
     assert (tiny_model / "model.safetensors").exists()
 
 
+@pytest.mark.slow
 def test_same_seed_same_bytes_other_seed_other_weights(tiny_model, tmp_path):
     run_mc("model", "init", tmp_path / "again", "--seed", "0", check_rc=0)
     run_mc("model", "init", tmp_path / "other", "--seed", "1", check_rc=0)

@@ -4,6 +4,8 @@ seconds; nothing with MC_PROGRESS=0."""
 
 from __future__ import annotations
 
+import pytest
+
 import json
 import os
 import pty
@@ -52,6 +54,7 @@ def test_rollout_bar_counts_tokens_inside_the_first_batch(tiny_model):
     assert "2 groups" in drawn and "0 records" not in drawn
 
 
+@pytest.mark.slow
 def test_eval_shows_sampling_and_judging(tiny_model):
     problem = {**PROBLEM, "id": "p/2"}
     code, drawn = on_a_terminal("eval", "--model", tiny_model, "--n", "2", "--max-tokens", "8,12", "--workers", "1",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import json
 
 from helpers import jsonl_lines, run_mc
@@ -28,6 +30,7 @@ def test_default_prompt_has_the_system_message_and_instruction(tiny_model):
     assert "standard input" in text and text.endswith("<|im_start|>assistant\n")
 
 
+@pytest.mark.slow
 def test_bare_template_and_no_system_message(tiny_model, tmp_path):
     template = tmp_path / "t.txt"
     template.write_text("Task: {question}")
@@ -36,6 +39,7 @@ def test_bare_template_and_no_system_message(tiny_model, tmp_path):
     assert prompt_text(tiny_model, "--system-prompt", "Be brief.").startswith("<|im_start|>system\nBe brief.<|im_end|>")
 
 
+@pytest.mark.slow
 def test_sft_learns_on_the_same_prompt_and_stops_at_its_time_budget(tiny_model, tmp_path):
     from transformers import AutoTokenizer
 

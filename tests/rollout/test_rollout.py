@@ -80,6 +80,7 @@ def test_finish_reason_is_length_exactly_at_the_limit(groups, tiny_model):
     assert "length" in reasons
 
 
+@pytest.mark.slow
 def test_same_seed_same_output(groups, tiny_model, problems):
     again = run_mc("rollout", "--model", tiny_model, "--n", "4", "--max-tokens", MAX_TOKENS, "--temperature", "0.8",
                    "--seed", "7", input=problems, check_rc=0)
@@ -89,6 +90,7 @@ def test_same_seed_same_output(groups, tiny_model, problems):
     assert other.stdout != groups.stdout
 
 
+@pytest.mark.slow
 def test_one_token_limit(tiny_model, problems):
     from transformers import AutoTokenizer
 
@@ -100,6 +102,7 @@ def test_one_token_limit(tiny_model, problems):
             assert s["finish_reason"] == ("stop" if s["token_ids"][0] in stops else "length")
 
 
+@pytest.mark.slow
 def test_temperature_schedule_switches_at_the_named_step(tiny_model, problems):
     first = problems.splitlines()[0] + b"\n"
     for version, expected in ((139, 0.6), (140, 1.2)):
@@ -110,6 +113,7 @@ def test_temperature_schedule_switches_at_the_named_step(tiny_model, problems):
         assert out[0]["samples"][0]["policy_version"] == version
 
 
+@pytest.mark.slow
 def test_temperature_auto_is_reproducible(tiny_model, problems):
     args = ["rollout", "--model", tiny_model, "--n", "4", "--max-tokens", "24", "--temperature", "auto",
             "--target-diversity", "0.3:0.9", "--probe-problems", "2"]
@@ -121,6 +125,7 @@ def test_temperature_auto_is_reproducible(tiny_model, problems):
     assert len(chosen) == 1 and chosen.pop() in (0.4, 0.6, 0.8, 1.0, 1.2, 1.4)
 
 
+@pytest.mark.slow
 def test_rollout_reward_difficulty_through_real_pipes(tiny_model, problems, tmp_path):
     src = tmp_path / "problems.jsonl"
     src.write_bytes(problems)

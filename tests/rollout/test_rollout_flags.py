@@ -101,6 +101,7 @@ def test_device_without_cuda(tiny_model):
     assert proc.returncode == 2 and b"no usable CUDA device" in proc.stderr and b"internal error" not in proc.stderr
 
 
+@pytest.mark.slow
 def test_probe_flags_without_auto_warn_and_a_schedule_alone_works(tiny_model):
     proc = run_mc("rollout", "--model", tiny_model, "--n", "2", "--max-tokens", "2", "--temperature-schedule", "0:0.7",
                   "--target-diversity", "0.2:0.5", "--probe-problems", "3", "--dtype", "float32", "--device", "cpu",

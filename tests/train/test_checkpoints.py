@@ -48,6 +48,7 @@ def test_train_step_refuses_to_replace_a_folder_of_other_files(tiny_model, score
     assert not (notes / "notes.txt").exists() and (notes / "meta.json").exists()
 
 
+@pytest.mark.slow
 def test_an_mc_checkpoint_or_the_policy_itself_is_replaced(ckpt, scored, tmp_path):
     other = tmp_path / "other"
     shutil.copytree(ckpt, other)
@@ -68,6 +69,7 @@ def test_a_bad_out_fails_before_the_groups_are_read(tiny_model, tmp_path):
     assert "is a file, not a folder" in err
 
 
+@pytest.mark.slow
 def test_sft_refuses_a_folder_of_other_files(tiny_model, tmp_path):
     notes = tmp_path / "notes"
     notes.mkdir()
@@ -116,12 +118,14 @@ def test_a_damaged_checkpoint_exits_1_with_one_line(ckpt, scored, tmp_path):
     assert "optimizer.safetensors" in err and len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_lost_adamw_moments_are_a_warning(ckpt, scored, tmp_path):
     path = damaged(ckpt, tmp_path, lambda p: (p / "trainer" / "optimizer.safetensors").unlink())
     proc = run_mc("train-step", "--policy", path, "--out", tmp_path / "o", scored, check_rc=0)
     assert b"AdamW moments" in proc.stderr and b"lost" in proc.stderr
 
 
+@pytest.mark.slow
 def test_a_plain_model_folder_is_a_silent_fresh_start(tiny_model, scored, tmp_path):
     proc = run_mc("train-step", "--policy", tiny_model, "--out", tmp_path / "o", "--lr", "3e-4", scored, check_rc=0)
     assert b"warning" not in proc.stderr
@@ -131,6 +135,7 @@ def test_a_plain_model_folder_is_a_silent_fresh_start(tiny_model, scored, tmp_pa
 # --- meta.json ----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_meta_names_models_by_absolute_path(tiny_model, scored, tmp_path):
     shutil.copytree(tiny_model, tmp_path / "tiny")
     run_mc("train-step", "--policy", "tiny", "--out", "one", "--lr", "3e-4", "--ref-model", "tiny", scored, cwd=tmp_path,
@@ -152,6 +157,7 @@ def test_lr_is_required_for_a_plain_model(tiny_model, scored, tmp_path):
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.slow
 def test_lr_defaults_to_the_checkpoints_own(ckpt, scored, tmp_path):
     line = jsonl_lines(run_mc("train-step", "--policy", ckpt, "--out", tmp_path / "o", scored, check_rc=0).stdout)[0]
     assert line["lr"] == pytest.approx(3e-4)

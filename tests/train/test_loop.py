@@ -64,6 +64,7 @@ def test_mc_train_equals_the_loop_piece_by_piece(warm):
     assert json.loads((run / f"ckpt-{STEPS:06d}" / "meta.json").read_text())["step"] == STEPS
 
 
+@pytest.mark.slow
 def test_kill_minus_nine_and_resume(warm):
     run = warm / "resumed"
     args = [sys.executable, "-m", "mc", "train", "--model", str(warm / "warm"), "--data", str(warm / "train.jsonl"),
@@ -89,6 +90,7 @@ def test_kill_minus_nine_and_resume(warm):
     assert [m["loss"] for m in metrics] == pytest.approx([m["loss"] for m in straight_metrics], abs=1e-6)
 
 
+@pytest.mark.slow
 def test_an_existing_run_needs_resume(warm):
     run = warm / "twice"
     common = ["train", "--model", warm / "warm", "--data", warm / "train.jsonl", "--out", run, "--steps", "1",

@@ -51,6 +51,7 @@ def test_resume_refuses_conflicting_flags_and_keeps_run_json(tiny_model, data, o
     assert (run / "run.json").read_bytes() == before and len(metrics(run)) == 1
 
 
+@pytest.mark.slow
 def test_resume_goes_on_with_the_recorded_flags(tiny_model, data, one_step, tmp_path):
     run = copy_run(one_step, tmp_path)
     # Only the required flags, and two that may change: no --n, --lr, --max-tokens.
@@ -66,6 +67,7 @@ def test_resume_goes_on_with_the_recorded_flags(tiny_model, data, one_step, tmp_
     assert record["loop"]["steps"] == 2 and record["rollout"]["n"] == 2
 
 
+@pytest.mark.slow
 def test_resume_over_a_truncated_last_metrics_line(tiny_model, data, one_step, tmp_path):
     run = copy_run(one_step, tmp_path)
     with open(run / "metrics.jsonl", "ab") as f:
@@ -149,6 +151,7 @@ def test_device_without_cuda_exits_2(tiny_model, data, tmp_path):
     assert proc.returncode == 2 and b"no usable CUDA device" in proc.stderr
 
 
+@pytest.mark.slow
 def test_auto_temperature_is_probed_once_and_kept_on_resume(tiny_model, data, tmp_path):
     run = tmp_path / "run"
     common = ["train", "--model", tiny_model, "--data", data, "--out", run, *FLAGS, "-t", "auto", "--probe-problems", "2",

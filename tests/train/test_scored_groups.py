@@ -84,6 +84,7 @@ def test_nan_reward_is_refused_by_the_validator(groups):
     validate_scored_group(null_logprobs)
 
 
+@pytest.mark.slow
 def test_null_temperature_trains_at_one(tiny_model, groups, tmp_path):
     bad = copy.deepcopy(groups)
     for g in bad:

@@ -53,6 +53,7 @@ def test_golden_three_steps(tiny_model, scored, tmp_path):
     assert meta["ref_model"] == str(tiny_model)
 
 
+@pytest.mark.slow
 def test_out_equals_policy_is_replaced_atomically(tiny_model, scored, tmp_path):
     import shutil
 
@@ -135,6 +136,7 @@ def test_bad_input(tiny_model, scored, tmp_path):
                   input=b"").returncode == 2
 
 
+@pytest.mark.slow
 def test_rollout_reward_train_step_through_pipes_twice(tiny_model, real, tmp_path):
     from mc.data.importer import import_problems
 
