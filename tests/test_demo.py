@@ -26,11 +26,12 @@ def pass1(report: dict, words: bool | None = None) -> float:
     return sum(c["pass@1"] for c in cells) / len(cells)
 
 
+@pytest.mark.timeout(3600)  # ~9 minutes alone on 2 slow cores; CI machines may be busier still
 def test_make_demo_learns(tmp_path):
     bin_dir = os.path.dirname(sys.executable)
     out = tmp_path / "demo"
     proc = subprocess.run(["make", "-C", str(REPO / "examples" / "demo"), f"MC={bin_dir}/mc", f"PYTHON={sys.executable}",
-                           f"OUT={out}", "SEED=0"], capture_output=True, timeout=1200)
+                           f"OUT={out}", "SEED=0"], capture_output=True, timeout=3500)
     assert proc.returncode == 0, proc.stderr.decode()[-3000:]
     before, grpo, sft = (json.loads((out / f"{name}.json").read_text()) for name in ("before", "grpo", "sft"))
     assert next(iter(before["runs"].values()))["problems"] == 64

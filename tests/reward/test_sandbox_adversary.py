@@ -526,3 +526,22 @@ def test_verdicts_hold_on_saturated_cores(sandbox):
     assert fits["verdict"] == "pass", fits
     assert fits["wall_time_s"] > fits["cpu_time_s"] >= 0.6  # it waited for a core, and that did not count
     assert too_slow["verdict"] == "timeout" and "CPU time limit" in too_slow["feedback"]["error"], too_slow
+
+
+def test_a_process_gone_before_the_worker_looks_has_no_pid():
+    """A program can die (and be reaped by the zygote) before the worker reads its pid:
+    that is a crash to report, not a broken worker (seen once in the demo's eval)."""
+    from mc.reward.sandbox.worker import pid_of
+
+    procfd = os.open("/proc", os.O_RDONLY | os.O_DIRECTORY)
+    child = os.fork()
+    if child == 0:
+        os._exit(0)
+    pidfd = os.pidfd_open(child)
+    try:
+        assert pid_of(procfd, pidfd) in (child, None)  # alive, or a zombie with its pid
+        os.waitpid(child, 0)
+        assert pid_of(procfd, pidfd) is None
+    finally:
+        os.close(pidfd)
+        os.close(procfd)

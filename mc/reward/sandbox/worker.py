@@ -56,7 +56,22 @@ HARNESS_BROKEN = 71  # ... when the program broke the harness itself
 SCRATCH_MB, SCRATCH_INODES = 64, 4096
 CHILD_FDS = 7  # cmd, res, stdin, stdout, stderr, call-in, call-out (harness.CMD_FD ...)
 RULESET_FD = 200  # where the Landlock ruleset is parked, clear of the child's descriptors
-_PID_LINE = re.compile(rb"^Pid:\s*(\d+)", re.M)
+_PID_LINE = re.compile(rb"^Pid:\s*(-?\d+)", re.M)
+
+
+def pid_of(procfd: int, pidfd: int) -> int | None:
+    """The pid (in our namespace) of a pidfd's process; None when it has already ended
+    and been reaped (a program can die before the worker looks: the fdinfo says -1)."""
+    fd = os.open(f"self/fdinfo/{pidfd}", os.O_RDONLY, dir_fd=procfd)
+    try:
+        info = os.read(fd, 4096)
+    finally:
+        os.close(fd)
+    match = _PID_LINE.search(info)
+    if not match:
+        raise OSError(f"no pid in the pidfd's fdinfo: {info[:200]!r}")
+    pid = int(match.group(1))
+    return pid if pid > 0 else None
 
 # What competitive programs import; loaded once here, shared by every fork.
 PREIMPORT = (
@@ -240,16 +255,8 @@ class Worker:
         while self.ending:
             self.ending.pop().wait_ended()
 
-    def host_pid(self, pidfd: int) -> int:
-        fd = os.open(f"self/fdinfo/{pidfd}", os.O_RDONLY, dir_fd=self.procfd)
-        try:
-            info = os.read(fd, 4096)
-        finally:
-            os.close(fd)
-        match = _PID_LINE.search(info)
-        if not match:
-            raise OSError(f"no pid in the pidfd's fdinfo: {info[:200]!r}")
-        return int(match.group(1))
+    def host_pid(self, pidfd: int) -> int | None:
+        return pid_of(self.procfd, pidfd)
 
     def _run_tests(self, job: dict) -> None:
         n = len(job["inputs"])
@@ -488,12 +495,14 @@ class Child:
         """Wait for the zygote's answer: the process's pid and pidfd."""
         self.nspid, self.pidfd = self.worker.zygote.collect()
         self.pid = self.worker.host_pid(self.pidfd)
-        self._clock = (~self.pid << 3) | 2  # the process's CPU-time clock (all its threads)
+        # The process's CPU-time clock (all its threads); none for one already gone (its
+        # results pipe is at EOF, so the test is reported as the crash it was).
+        self._clock = (~self.pid << 3) | 2 if self.pid is not None else None
         return self
 
     def cpu(self) -> float:
         """CPU seconds used so far (the last reading once the process is gone)."""
-        if not self.eof and self._status is None:
+        if not self.eof and self._status is None and self._clock is not None:
             try:
                 self._cpu = time.clock_gettime(self._clock)
             except OSError:
