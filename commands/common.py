@@ -103,6 +103,11 @@ def given(ctx, name: str) -> bool:
     return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
 
 
+def given_flags(ctx) -> set[str]:
+    """The parameter names the user set on this command line."""
+    return {p.name for p in ctx.command.params if given(ctx, p.name)}
+
+
 # --- train-step options, shared by mc train-step and mc train ---
 T_PRESET = typer.Option("microcoder", "--preset", autocompletion=lambda: ["microcoder", "dapo", "grpo"], help="microcoder (clip 0.2/0.28, conditional truncation mask rho 0.1), dapo (mask every truncated sample), grpo (symmetric clip, KL 1e-3). Flags below override it.", callback=one_of("microcoder", "dapo", "grpo"))
 T_CLIP_LOW = typer.Option(None, "--clip-low", min=0.0, help="eps_low of the clipped ratio.", callback=finite)

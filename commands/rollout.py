@@ -25,32 +25,11 @@ from mc.commands.common import (
     R_TENSOR_PARALLEL_SIZE,
     R_TOP_K,
     R_TOP_P,
-    given,
+    given_flags,
     problems_in,
     read_template,
     system_prompt_or_default,
 )
-
-def _temperature_flags(ctx: typer.Context, temperature: str, schedule_text: str | None):
-    """(fixed temperature or None, schedule or None) from -t and --temperature-schedule."""
-    from mc import console
-    from mc.errors import McUsageError
-    from mc.rollout.checks import parse_temperature
-    from mc.rollout.temperature import parse_schedule
-
-    if schedule_text is not None and given(ctx, "temperature"):
-        raise McUsageError(f"give --temperature or --temperature-schedule, not both (got -t {temperature} and a schedule)")
-    schedule = parse_schedule(schedule_text) if schedule_text is not None else None
-    fixed = None if schedule else parse_temperature(temperature)  # -t's default does not count against a schedule
-    auto = fixed is None and schedule is None
-    if not auto:
-        ignored = [flag for name, flag in (("target_diversity", "--target-diversity"), ("probe_problems", "--probe-problems"))
-                   if given(ctx, name)]
-        if ignored:
-            verb = "have" if len(ignored) > 1 else "has"
-            console.warn(f"{' and '.join(ignored)} {verb} no effect without --temperature auto")
-    return fixed, schedule
-
 
 def rollout(
     ctx: typer.Context,
@@ -90,10 +69,10 @@ def rollout(
     from mc.rollout.backends import check_backend_args, load_backend
     from mc.rollout.progress import Progress
     from mc.rollout.rollout import Roller, RolloutConfig, RolloutReport
-    from mc.rollout.temperature import parse_band
+    from mc.rollout.temperature import parse_band, temperature_settings
 
     # Every flag is checked before the model loads or stdin is read.
-    fixed, schedule = _temperature_flags(ctx, temperature, temperature_schedule)
+    fixed, schedule = temperature_settings(temperature, temperature_schedule, given_flags(ctx))
     check_backend_args(backend, dtype)
     config = RolloutConfig(
         n=n, temperature=fixed, schedule=schedule, target_diversity=parse_band(target_diversity), top_p=top_p, top_k=top_k,

@@ -134,11 +134,14 @@ def train(
     from mc.train.loop import Loop
     from mc.train.progress import LoopProgress, step_summary
 
-    flags, changed = _resolved_flags(ctx, flags, out, resume)
+    from mc.commands.common import given_flags
     from mc.model import check_model_path
+    from mc.train.settings import run_flags
 
+    names = {p.name: max((o for o in p.opts if o.startswith("--")), key=len) for p in ctx.command.params if p.opts}
+    flags, changed, explicit = run_flags(flags, given_flags(ctx), names, out, resume)
     check_model_path(flags["model"], "policy")  # before the data is read and the workers start
-    settings = _settings(flags)
+    settings = _settings(flags, explicit)
     train_set = list(problems_in([flags["data"]]))
     eval_set = list(problems_in([flags["eval_data"]])) if flags["eval_data"] else None
     workers = flags["workers"]
@@ -167,56 +170,17 @@ def train(
         console.log(f"done: {steps} steps in {out} (metrics.jsonl, ckpt-{steps:06d}/)")
 
 
-def _resolved_flags(ctx: typer.Context, given_flags: dict, out: str, resume: bool) -> tuple[dict, dict]:
-    """The flags this run goes with (on --resume: the run's own, see RESUME_HELP) and
-    the may-change flags this resume changed; paths made absolute, --lr resolved."""
-    from mc import console
-    from mc.commands.common import given
-    from mc.train.settings import absolute_paths, read_run, resolve_lr, resume_flags
-
-    names = {p.name: max((o for o in p.opts if o.startswith("--")), key=len) for p in ctx.command.params if p.opts}
-    explicit = {name for name in given_flags if given(ctx, name)}
-    flags, changed = absolute_paths(given_flags), {}
-    flags["backend"] = _backend(flags["backend"])  # the run's backend, not "auto": resumed elsewhere it must stay the same
-    recorded = read_run(out) if resume else None
-    if recorded is not None:
-        if isinstance(recorded.get("flags"), dict):
-            flags, changed = resume_flags(recorded["flags"], flags, explicit, names)
-            explicit = explicit & set(changed)  # the rest now holds the run's values, checked when it started
-        else:
-            console.warn(f"{out}/run.json records no flags (written by an older mc): resuming with the flags given here, unchecked")
-    _check_combinations(flags, explicit, names)
-    flags["lr"] = resolve_lr(flags["lr"], flags["model"])
-    return flags, changed
-
-
-def _check_combinations(flags: dict, explicit: set[str], names: dict[str, str]) -> None:
-    """Flags that cannot go together fail before anything loads (exit 2)."""
-    from mc import console
-    from mc.errors import McUsageError
-
-    if flags["eval_every"] and not flags["eval_data"]:
-        raise McUsageError(f"--eval-every {flags['eval_every']} needs --eval-data (the held-out problems to evaluate on)")
-    if flags["temperature_schedule"] and "temperature" in explicit:
-        raise McUsageError(f"give --temperature or --temperature-schedule, not both (got -t {flags['temperature']} and a schedule)")
-    if flags["temperature"] != "auto" or flags["temperature_schedule"]:  # as mc rollout: harmless, but said
-        ignored = [names[n] for n in ("target_diversity", "probe_problems") if n in explicit]
-        if ignored:
-            console.warn(f"{' and '.join(ignored)} {'have' if len(ignored) > 1 else 'has'} no effect without --temperature auto")
-
-
-def _settings(flags: dict) -> dict:
-    """The configs of the run's parts, from its flags (each flag checked here)."""
+def _settings(flags: dict, explicit: set[str]) -> dict:
+    """The configs of the run's parts, from its flags (each flag checked here);
+    `explicit`: the flags this command line set (and a resume let stand)."""
     from mc.commands.common import judge_config, read_template, system_prompt_or_default
     from mc.model import resolve_device, resolve_dtype
     from mc.rollout.rollout import RolloutConfig
-    from mc.rollout.checks import parse_temperature
-    from mc.rollout.temperature import parse_band, parse_schedule
+    from mc.rollout.temperature import parse_band, temperature_settings
     from mc.train.loop import LoopConfig
 
     resolve_dtype(flags["dtype"], resolve_device(flags["device"]))  # checks both names
-    schedule = parse_schedule(flags["temperature_schedule"]) if flags["temperature_schedule"] else None
-    temperature = None if schedule else parse_temperature(flags["temperature"])
+    temperature, schedule = temperature_settings(flags["temperature"], flags["temperature_schedule"], explicit)
     band = parse_band(flags["target_diversity"])
     rollout = RolloutConfig(n=flags["n"], temperature=temperature, schedule=schedule, target_diversity=band,
                             probe_problems=flags["probe_problems"], top_p=flags["top_p"], top_k=flags["top_k"],
@@ -227,16 +191,3 @@ def _settings(flags: dict) -> dict:
                       eval_every=flags["eval_every"], eval_n=flags["eval_n"], save_groups=flags["save_groups"], seed=flags["seed"])
     judge = judge_config("binary", flags["compare"], flags["time_limit"], flags["memory_mb"], flags["output_mb"], all_tests=False)
     return {"rollout": rollout, "trainer": train_config_from(flags), "loop": loop, "judge": judge, "backend": flags["backend"]}
-
-
-def _backend(name: str) -> str:
-    from mc.errors import McUsageError
-
-    if name not in ("auto", "hf", "vllm"):
-        raise McUsageError("--backend must be auto, hf or vllm")
-    if name == "auto":
-        from mc.rollout.backends import vllm_available
-
-        return "vllm" if vllm_available() else "hf"
-    return name
-

@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import os
+import shutil
 import stat
 import sys
 import tempfile
@@ -233,7 +234,7 @@ class Outputs:
             raise McUsageError(f"{flag} needs a file name")
         target = _File(os.path.expanduser(path), flag)
         for other in self._files:
-            if other.real == target.real or _same_file(other.real, target.real):
+            if other.real == target.real or same_file(other.real, target.real):
                 raise McUsageError(f"{other.flag} {other.path} and {flag} {path} are the same file",
                                    "give each output its own file")
         if os.path.isdir(target.real):
@@ -283,12 +284,28 @@ class _StdoutStream:
         pass
 
 
-def _same_file(a: str, b: str) -> bool:
+def same_file(a: str, b: str) -> bool:
     """Hard links to one file are one output too."""
     try:
         return os.path.samefile(a, b)
     except OSError:
         return False
+
+
+def replace_folder(new: str, target: str) -> None:
+    """Put the finished folder `new` (made beside `target`) at `target`; an old folder
+    there is moved aside first and removed only once the new one is in place, so a
+    crash leaves one or the other whole. (Whether `target` may be replaced is the
+    caller's question: mc model init's --force, train-step's check_out_dir.)"""
+    if not os.path.exists(target):
+        os.replace(new, target)
+        return
+    parent = os.path.dirname(os.path.abspath(target))
+    old = tempfile.mkdtemp(prefix=f".{os.path.basename(os.path.abspath(target))}.old.", dir=parent)
+    os.rmdir(old)
+    os.replace(target, old)
+    os.replace(new, target)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 @contextlib.contextmanager

@@ -242,3 +242,21 @@ def test_a_command_waiting_on_a_terminal_says_so(tmp_path):
     os.close(controller)
     assert b"reading records from the terminal" in first and b"Ctrl-D" in first
     assert proc.returncode == 0
+
+
+def test_replace_folder_swaps_whole_folders_and_leaves_nothing_beside(tmp_path):
+    """The one folder swap (mc model init --force, checkpoints): old or new, never a mix."""
+    from mc.outputs import replace_folder
+
+    target, new = tmp_path / "ckpt", tmp_path / ".ckpt.new"
+    target.mkdir()
+    (target / "old.txt").write_text("old")
+    new.mkdir()
+    (new / "new.txt").write_text("new")
+    replace_folder(str(new), str(target))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt"]
+    assert [p.name for p in target.iterdir()] == ["new.txt"]
+    fresh = tmp_path / ".other.new"
+    fresh.mkdir()
+    replace_folder(str(fresh), str(tmp_path / "other"))  # no old folder: a rename
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt", "other"]

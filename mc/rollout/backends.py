@@ -31,13 +31,21 @@ def check_backend_args(name: str, dtype: str | None = None) -> None:
         raise McUsageError(f"--dtype must be one of: {', '.join(DTYPES)}; got {dtype!r}")
 
 
+def resolve_backend(name: str, device: str | None = None) -> str:
+    """hf or vllm for a --backend name: auto is vllm when installed with a GPU, unless
+    --device asks for the CPU."""
+    check_backend_args(name)
+    if name == "auto":
+        return "vllm" if vllm_available() and not (device or "").startswith("cpu") else "hf"
+    return name
+
+
 def load_backend(name: str, model: str, *, device=None, dtype=None, tensor_parallel_size: int = 1, seed: int = 0):
     from mc.model import check_model_path
 
     check_backend_args(name, dtype)
     check_model_path(model)  # a missing folder fails at once, not after torch and vllm are imported
-    if name == "auto":  # an explicit CPU device means the hf backend
-        name = "vllm" if vllm_available() and not (device or "").startswith("cpu") else "hf"
+    name = resolve_backend(name, device)
     if name == "vllm":
         if not vllm_available():
             raise McError("the vllm backend needs vllm and a CUDA GPU", "pip install 'mc[vllm]' on a GPU machine, or use --backend hf")

@@ -111,6 +111,7 @@ class HFBackend:
         cache, logits = returned_cache(out), out.logits[:, -1, :]
         position = positions[:, -1:]  # [B, 1]
         done = torch.zeros(B, dtype=torch.bool, device=self.device)
+        alive = B
         tokens, logps = [], []  # per step: [B]
         for _ in range(max_tokens):
             logprobs = sampling_logprobs(logits, temperature, top_p, top_k)  # [B, V]
@@ -118,9 +119,10 @@ class HFBackend:
             tokens.append(torch.where(done, torch.full_like(nxt, self.pad_id), nxt))
             logps.append(logprobs.gather(-1, nxt[:, None]).squeeze(-1))
             if on_tokens is not None:
-                on_tokens(B - int(done.sum()))  # rows already stopped drew padding, not tokens
+                on_tokens(alive)  # rows already stopped drew padding, not tokens
             done = done | torch.isin(nxt, stop)
-            if bool(done.all()):
+            alive = B - int(done.sum())  # the step's one device sync, shared by the stop test and the count
+            if alive == 0:
                 break
             attention = torch.cat([attention, torch.ones((B, 1), dtype=attention.dtype, device=self.device)], dim=-1)
             position = position + 1

@@ -19,6 +19,27 @@ from mc.errors import McUsageError
 CANDIDATES = (0.4, 0.6, 0.8, 1.0, 1.2, 1.4)
 
 
+def temperature_settings(temperature: str, schedule_text: str | None, given: set[str]
+                         ) -> tuple[float | None, list[tuple[int, float]] | None]:
+    """(a fixed temperature or None, a schedule or None) from -t and --temperature-schedule,
+    for every command that samples; `given` names the flags on the command line (-t's
+    default does not count against a schedule). None and None: --temperature auto."""
+    from mc.rollout.checks import parse_temperature
+
+    if schedule_text is not None and "temperature" in given:
+        raise McUsageError(f"give --temperature or --temperature-schedule, not both (got -t {temperature} and a schedule)")
+    schedule = parse_schedule(schedule_text) if schedule_text is not None else None
+    fixed = None if schedule else parse_temperature(temperature)
+    if fixed is not None or schedule is not None:  # harmless, but said
+        ignored = [flag for name, flag in (("target_diversity", "--target-diversity"), ("probe_problems", "--probe-problems"))
+                   if name in given]
+        if ignored:
+            from mc import console
+
+            console.warn(f"{' and '.join(ignored)} {'have' if len(ignored) > 1 else 'has'} no effect without --temperature auto")
+    return fixed, schedule
+
+
 def parse_schedule(text: str) -> list[tuple[int, float]]:
     """"0:0.6,140:1.2" -> [(0, 0.6), (140, 1.2)], checked and sorted."""
     stages = []

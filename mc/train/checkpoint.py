@@ -26,6 +26,7 @@ import torch
 
 from mc import __version__
 from mc.errors import McError, McUsageError
+from mc.outputs import replace_folder, same_file
 
 META = "meta.json"
 TRAINER = "trainer"
@@ -88,7 +89,7 @@ def check_out_dir(out: str, force: bool = False, may_replace: tuple[str, ...] = 
     if not os.access(parent, os.W_OK | os.X_OK):
         raise McUsageError(f"--out {out}: cannot replace it, its folder {parent} is not writable")
     inside = sorted(os.listdir(target))
-    if not inside or force or _written_by_mc(target) or any(_same(target, p) for p in may_replace):
+    if not inside or force or _written_by_mc(target) or any(same_file(target, p) for p in may_replace):
         return
     shown = ", ".join(inside[:5]) + (f" and {len(inside) - 5} more" if len(inside) > 5 else "")
     raise McUsageError(f"--out {out} is a folder that is not an mc checkpoint (it holds {shown}); writing there would delete it",
@@ -102,13 +103,6 @@ def _written_by_mc(path: str) -> bool:
     except (OSError, ValueError):
         return False
     return isinstance(meta, dict) and "mc_version" in meta
-
-
-def _same(a: str, b: str) -> bool:
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return False
 
 
 def optimizer_tensors(model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> dict[str, torch.Tensor]:
@@ -176,22 +170,10 @@ def save_checkpoint(out_dir: str, model, tokenizer, optimizer, meta: dict, state
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o777 & ~umask)
-        _swap(tmp, out_dir)
+        replace_folder(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-
-
-def _swap(new: str, target: str) -> None:
-    """Put `new` at `target`; the old folder is removed only once the new one is in place."""
-    if not os.path.exists(target):
-        os.replace(new, target)
-        return
-    old = tempfile.mkdtemp(prefix=f".{os.path.basename(os.path.abspath(target))}.old.", dir=os.path.dirname(os.path.abspath(target)))
-    os.rmdir(old)
-    os.replace(target, old)
-    os.replace(new, target)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 @dataclass

@@ -107,7 +107,7 @@ def metrics_before(path: str, step: int) -> list[bytes]:
         except ValueError as e:  # JSONDecodeError, UnicodeDecodeError
             if lineno == len(lines) and not line.endswith(b"\n"):
                 if os.environ.get("RANK", "0") == "0":  # once under torchrun
-                        console.warn(f"{path}:{lineno}: dropping a truncated last line (the run was stopped while writing it)")
+                    console.warn(f"{path}:{lineno}: dropping a truncated last line (the run was stopped while writing it)")
                 continue
             raise McError(f"{path}:{lineno}: not a metrics line ({e})",
                           "restore the file, or delete the bad line: --resume keeps the lines of the steps before its checkpoint") from None
@@ -328,20 +328,20 @@ class Loop:
         index, count = self._sampling_ranks()
         mine = problems[index::count]
         total = len(mine) * roller.config.n
-        groups, done = [], 0
-        self._phase(f"{label}rollout 0/{total} samples")
-        with self._rollout_weights():
-            for group in roller.groups(mine, report):
-                groups.append(group)
+
+        def counted(groups, what: str) -> list[dict]:
+            kept, done = [], 0
+            self._phase(f"{label}{what} 0/{total} samples")
+            for group in groups:
+                kept.append(group)
                 done += len(group["samples"])
-                self._phase(f"{label}rollout {done}/{total} samples")
+                self._phase(f"{label}{what} {done}/{total} samples")
+            return kept
+
+        with self._rollout_weights():
+            groups = counted(roller.groups(mine, report), "rollout")
         rolled = time.monotonic()
-        scored, done = [], 0
-        self._phase(f"{label}reward 0/{total} samples")
-        for group in score_groups(groups, self.sandbox, self.judge, ScoreReport()):
-            scored.append(group)
-            done += len(group["samples"])
-            self._phase(f"{label}reward {done}/{total} samples")
+        scored = counted(score_groups(groups, self.sandbox, self.judge, ScoreReport()), "reward")
         if self.world is not None:
             import torch.distributed as dist
 

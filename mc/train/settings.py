@@ -108,3 +108,28 @@ def _comparable(value):
 
 def _show(value) -> str:
     return "(none)" if value is None else json.dumps(value)
+
+
+def run_flags(given_flags: dict, explicit: set[str], names: dict[str, str], out: str, resume: bool
+              ) -> tuple[dict, dict, set[str]]:
+    """The flags `mc train` goes with, the may-change flags a resume changed, and which
+    flags count as set on this command line. On --resume they are the run's own (see
+    resume_flags); paths are absolute, the backend resolved (a run resumed on another
+    machine keeps its backend), --lr resolved. `names`: each flag's --spelling."""
+    from mc import console
+    from mc.rollout.backends import resolve_backend
+
+    flags, changed = absolute_paths(given_flags), {}
+    explicit = explicit & set(given_flags)
+    flags["backend"] = resolve_backend(flags["backend"], flags.get("device"))
+    recorded = read_run(out) if resume else None
+    if recorded is not None:
+        if isinstance(recorded.get("flags"), dict):
+            flags, changed = resume_flags(recorded["flags"], flags, explicit, names)
+            explicit = explicit & set(changed)  # the rest now holds the run's values, checked when it started
+        else:
+            console.warn(f"{out}/run.json records no flags (written by an older mc): resuming with the flags given here, unchecked")
+    if flags["eval_every"] and not flags["eval_data"]:
+        raise McUsageError(f"--eval-every {flags['eval_every']} needs --eval-data (the held-out problems to evaluate on)")
+    flags["lr"] = resolve_lr(flags["lr"], flags["model"])
+    return flags, changed, explicit

@@ -24,6 +24,7 @@ def prompt_text(tiny_model, *flags) -> str:
     return AutoTokenizer.from_pretrained(str(tiny_model)).decode(group["prompt_ids"])
 
 
+@pytest.mark.slow
 def test_default_prompt_has_the_system_message_and_instruction(tiny_model):
     text = prompt_text(tiny_model)
     assert text.startswith(f"<|im_start|>system\n{SYSTEM}<|im_end|>\n<|im_start|>user\n{PROBLEM['question']}")

@@ -141,6 +141,7 @@ def test_rollout_reward_difficulty_through_real_pipes(tiny_model, problems, tmp_
         assert p["meta"]["pass_rate"] == 0.0 and p["meta"]["pass_bucket"] == "unsolved"  # an untrained model
 
 
+@pytest.mark.slow
 def test_prompt_too_long_is_a_clear_error(tiny_model, problems):
     proc = run_mc("rollout", "--model", tiny_model, "--max-tokens", "100000", input=problems)
     assert proc.returncode == 1 and b"exceeds the model's" in proc.stderr and b"--max-tokens" in proc.stderr

@@ -113,12 +113,14 @@ def test_micro_batches_do_not_change_the_update(tiny_model, scored):
 
 @pytest.mark.parametrize("flags, masked", [(["--truncation-mask", "all"], 1), (["--truncation-mask", "none"], 0),
                                            (["--ctm-rho", "1.0"], 1), (["--ctm-rho", "0"], 0)])
+@pytest.mark.slow
 def test_truncation_mask_flags(tiny_model, scored, tmp_path, flags, masked):
     line = jsonl_lines(run_mc("train-step", "--policy", tiny_model, "--out", tmp_path / "o", "--lr", "3e-4", *flags, scored,
                               check_rc=0).stdout)[0]
     assert line["truncation_masked"] == masked
 
 
+@pytest.mark.slow
 def test_grpo_preset_has_a_kl_term(tiny_model, scored, tmp_path):
     lines = jsonl_lines(run_mc("train-step", "--policy", tiny_model, "--out", tmp_path / "o", "--preset", "grpo",
                                "--mini-batches", "2", "--lr", "1e-3", scored, check_rc=0).stdout)
