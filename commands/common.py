@@ -85,11 +85,12 @@ R_PROBE_PROBLEMS = typer.Option(8, "--probe-problems", min=1, help="With --tempe
 R_TOP_P = typer.Option(1.0, "--top-p", min=0.0, max=1.0, help="Nucleus sampling, in (0, 1] (for greedy decoding use -t 0); below 1 the sampler's distribution differs from the trainer's (biased GRPO ratio).", callback=finite)
 R_TOP_K = typer.Option(0, "--top-k", min=0, help="Top-k sampling (0: off); same caveat as --top-p.")
 R_MAX_TOKENS = typer.Option(1024, "--max-tokens", min=1, help="Longest response (L_max); longer ones stop with finish_reason 'length'.")
-R_BACKEND = typer.Option("auto", "--backend", autocompletion=lambda: ["auto", "hf", "vllm"], help="hf (transformers; CPU or GPU), vllm (GPU; pip install 'mc[vllm]'), auto: vllm when installed with a GPU.", callback=one_of("auto", "hf", "vllm"))
+R_BACKEND = typer.Option("auto", "--backend", autocompletion=lambda: ["auto", "hf", "vllm"], help="hf (transformers; CPU or GPU), vllm (CUDA build with a GPU, or the CPU build: make vllm), auto: vllm with a CUDA build and a GPU, else hf.", callback=one_of("auto", "hf", "vllm"))
 R_BATCH_SIZE = typer.Option(64, "--batch-size", min=1, help="Sequences sampled together (hf backend).")
 R_PROMPT_TEMPLATE = typer.Option(None, "--prompt-template", metavar="FILE", help="User message template with {question}, {starter_code}, {fn_name}, {instruction} (literal braces as {{ }}).")
 R_SYSTEM_PROMPT = typer.Option(None, "--system-prompt", metavar="TEXT", help="System message (default: mc's one-line coder prompt; '' for none).")
 R_TENSOR_PARALLEL_SIZE = typer.Option(1, "--tensor-parallel-size", min=1, help="GPUs per vllm engine.")
+R_VLLM_ARG = typer.Option([], "--vllm-arg", metavar="KEY=VALUE", help="One more vLLM engine argument (repeatable; VALUE read as JSON when it parses), e.g. enforce_eager=true, max_num_seqs=64, kv_cache_memory_bytes=2e9.")
 R_REPEAT_WINDOW = typer.Option(128, "--repeat-window", min=1, help="m: a sample 'repeats' when its last m tokens equal the m before them.")
 
 R_DEVICE = typer.Option(None, "--device", help="hf backend device: cpu, cuda, cuda:N (default: cuda when available, else cpu).")

@@ -20,6 +20,7 @@ from mc.commands.common import (
     R_SYSTEM_PROMPT,
     R_TOP_K,
     R_TOP_P,
+    R_VLLM_ARG,
     TIME_LIMIT,
     WORKERS,
     given,
@@ -64,7 +65,7 @@ def _check_k(ks: list[int], n: int) -> None:
 
 
 # Flags that only shape sampling: with --scored nothing is sampled.
-SAMPLING_FLAGS = ("n", "temperature", "top_p", "top_k", "max_tokens", "seed", "backend", "batch_size", "prompt_template",
+SAMPLING_FLAGS = ("n", "temperature", "top_p", "top_k", "max_tokens", "seed", "backend", "vllm_arg", "batch_size", "prompt_template",
                   "system_prompt", "device", "dtype", "save_groups")
 
 
@@ -93,6 +94,7 @@ def run(
     batch_size: int = R_BATCH_SIZE,
     device: Optional[str] = R_DEVICE,
     dtype: Optional[str] = R_DTYPE,
+    vllm_arg: list[str] = R_VLLM_ARG,
     prompt_template: Optional[str] = R_PROMPT_TEMPLATE,
     system_prompt: Optional[str] = R_SYSTEM_PROMPT,
     compare: str = COMPARE,
@@ -151,17 +153,19 @@ def run(
             from mc.eval.run import evaluate_model
             from mc.rollout.backends import check_backend_args, load_backend
             from mc.rollout.rollout import Roller, RolloutConfig
+            from mc.rollout.vllm_backend import parse_engine_args
 
             # Every flag is checked before the problems are read and the model loads.
             _check_k(ks, n)
             check_backend_args(backend, dtype)
+            engine_args = parse_engine_args(vllm_arg)
             base = RolloutConfig(n=n, temperature=temperature, top_p=top_p, top_k=top_k, max_tokens=lengths[0], seed=seed,
                                  batch_size=batch_size, prompt_template=read_template(prompt_template),
                                  system_prompt=system_prompt_or_default(system_prompt))
             problems = list(problems_in(inputs))
             if by:
                 check_by_field(problems, by)
-            engine = load_backend(backend, model, device=device, dtype=dtype, seed=seed)
+            engine = load_backend(backend, model, device=device, dtype=dtype, seed=seed, engine_args=engine_args)
 
             def roller(limit: int) -> Roller:
                 return Roller(engine, model, replace(base, max_tokens=limit))

@@ -23,6 +23,7 @@ from mc.commands.common import (
     R_TEMPERATURE,
     R_TEMPERATURE_SCHEDULE,
     R_TENSOR_PARALLEL_SIZE,
+    R_VLLM_ARG,
     R_TOP_K,
     R_TOP_P,
     given_flags,
@@ -49,6 +50,7 @@ def rollout(
     prompt_template: Optional[str] = R_PROMPT_TEMPLATE,
     system_prompt: Optional[str] = R_SYSTEM_PROMPT,
     tensor_parallel_size: int = R_TENSOR_PARALLEL_SIZE,
+    vllm_arg: list[str] = R_VLLM_ARG,
     device: Optional[str] = R_DEVICE,
     dtype: Optional[str] = R_DTYPE,
     policy_version: Optional[int] = typer.Option(None, "--policy-version", help="Recorded on samples (default: the checkpoint's step, else 0)."),
@@ -70,10 +72,12 @@ def rollout(
     from mc.rollout.progress import Progress
     from mc.rollout.rollout import Roller, RolloutConfig, RolloutReport
     from mc.rollout.temperature import parse_band, temperature_settings
+    from mc.rollout.vllm_backend import parse_engine_args
 
     # Every flag is checked before the model loads or stdin is read.
     fixed, schedule = temperature_settings(temperature, temperature_schedule, given_flags(ctx))
     check_backend_args(backend, dtype)
+    engine_args = parse_engine_args(vllm_arg)
     config = RolloutConfig(
         n=n, temperature=fixed, schedule=schedule, target_diversity=parse_band(target_diversity), top_p=top_p, top_k=top_k,
         max_tokens=max_tokens, seed=seed, batch_size=batch_size, prompt_template=read_template(prompt_template),
@@ -84,7 +88,8 @@ def rollout(
         console.warn("--top-p/--top-k below full support: the sampler's distribution differs from the trainer's, so the GRPO ratio is biased")
     report = RolloutReport()
     with open_writer(out) as writer:  # -o is checked before the model loads
-        engine = load_backend(backend, model, device=device, dtype=dtype, tensor_parallel_size=tensor_parallel_size, seed=seed)
+        engine = load_backend(backend, model, device=device, dtype=dtype, tensor_parallel_size=tensor_parallel_size, seed=seed,
+                              engine_args=engine_args)
         roller = Roller(engine, model, config)
         with Progress() as progress:
             writer.write_all(roller.groups(problems_in(inputs), report, progress.phase("sampling")))

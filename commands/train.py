@@ -23,6 +23,7 @@ from mc.commands.common import (
     R_TEMPERATURE,
     R_TEMPERATURE_SCHEDULE,
     R_TENSOR_PARALLEL_SIZE,
+    R_VLLM_ARG,
     R_TOP_K,
     R_TOP_P,
     T_BF16,
@@ -80,11 +81,12 @@ def train(
     backend: str = R_BACKEND,
     batch_size: int = R_BATCH_SIZE,
     tensor_parallel_size: int = R_TENSOR_PARALLEL_SIZE,
+    vllm_arg: list[str] = R_VLLM_ARG,
     prompt_template: Optional[str] = R_PROMPT_TEMPLATE,
     system_prompt: Optional[str] = R_SYSTEM_PROMPT,
     repeat_window: int = R_REPEAT_WINDOW,
     device: Optional[str] = typer.Option(None, "--device", help="The trainer's device, which the hf backend samples on too (default: cuda when available, else cpu)."),
-    dtype: Optional[str] = typer.Option(None, "--dtype", autocompletion=lambda: ["float32", "bfloat16", "float16"], help="Sampling dtype: float32, bfloat16, float16 (vllm: the engine's; hf: autocast over the trainer's float32 weights). Default: float32 for hf, vllm's own choice."),
+    dtype: Optional[str] = typer.Option(None, "--dtype", autocompletion=lambda: ["float32", "bfloat16", "float16"], help="Sampling dtype: float32, bfloat16, float16 (vllm: the engine's; hf: autocast over the trainer's float32 weights). Default: float32 on CPU; vllm on a GPU: the model's."),
     preset: str = T_PRESET,
     clip_low: Optional[float] = T_CLIP_LOW,
     clip_high: Optional[float] = T_CLIP_HIGH,
@@ -136,6 +138,7 @@ def train(
 
     from mc.commands.common import given_flags
     from mc.model import check_model_path
+    from mc.rollout.vllm_backend import parse_engine_args
     from mc.train.settings import run_flags
 
     names = {p.name: max((o for o in p.opts if o.startswith("--")), key=len) for p in ctx.command.params if p.opts}
@@ -153,7 +156,8 @@ def train(
     with Sandbox(workers, flags["isolation"]) as sandbox:
         loop = Loop(flags["model"], train_set, out, settings["rollout"], settings["judge"], settings["trainer"], settings["loop"],
                     sandbox, settings["backend"], eval_set, resume, console.log, tensor_parallel_size=flags["tensor_parallel_size"],
-                    device=flags["device"], dtype=flags["dtype"], flags=flags, changed=changed)
+                    device=flags["device"], dtype=flags["dtype"], flags=flags, changed=changed,
+                    engine_args=parse_engine_args(flags["vllm_arg"]))
         main = loop.trainer.main
         first = loop.trainer.step
         steps = flags["steps"]

@@ -106,6 +106,8 @@ def main(argv: list[str] | None = None) -> None:
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _terminate)
     debug = "--debug" in args or os.environ.get("MC_DEBUG", "") not in ("", "0")
+    if debug:
+        os.environ["MC_DEBUG"] = "1"  # libraries read it: vLLM's log level
     try:
         code = app(args=args, prog_name="mc", standalone_mode=False)
     except (StdoutClosed, BrokenPipeError):

@@ -42,10 +42,11 @@ def returned_cache(out):
     return cache if cache is not None else out.past_key_values
 
 
-def stop_token_ids(tokenizer, model) -> list[int]:
-    """End-of-turn tokens: the generation config's eos ids and the tokenizer's."""
+def stop_token_ids(tokenizer, generation_config=None) -> list[int]:
+    """End-of-turn tokens: the generation config's eos ids and the tokenizer's (both
+    backends stop on this list)."""
     ids: list[int] = []
-    eos = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
+    eos = getattr(generation_config, "eos_token_id", None)
     ids += eos if isinstance(eos, list) else ([eos] if eos is not None else [])
     if tokenizer.eos_token_id is not None:
         ids.append(tokenizer.eos_token_id)
@@ -71,7 +72,7 @@ class HFBackend:
         self.model, self.tokenizer = model, tokenizer
         self.device = next(model.parameters()).device
         self.max_positions = getattr(model.config, "max_position_embeddings", None)
-        self.stop_ids = stop_token_ids(tokenizer, model)
+        self.stop_ids = stop_token_ids(tokenizer, getattr(model, "generation_config", None))
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self.stop_ids[0]
         self.cache_name = forward_cache_name(model)
 

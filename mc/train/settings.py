@@ -24,7 +24,7 @@ RUN_FILE = "run.json"
 # longer be the run it continues.
 MAY_CHANGE_ON_RESUME = (
     "steps", "save_every", "save_groups", "eval_data", "eval_every", "eval_n",  # how far, what is recorded
-    "workers", "isolation", "device", "tensor_parallel_size", "micro_batch_tokens", "grad_checkpointing", "fsdp",  # resources
+    "workers", "isolation", "device", "tensor_parallel_size", "vllm_arg", "micro_batch_tokens", "grad_checkpointing", "fsdp",  # resources
 )
 # Flags that name files or models: recorded as absolute paths, so a resume from
 # another working directory compares (and loads) the same files.
@@ -131,5 +131,7 @@ def run_flags(given_flags: dict, explicit: set[str], names: dict[str, str], out:
             console.warn(f"{out}/run.json records no flags (written by an older mc): resuming with the flags given here, unchecked")
     if flags["eval_every"] and not flags["eval_data"]:
         raise McUsageError(f"--eval-every {flags['eval_every']} needs --eval-data (the held-out problems to evaluate on)")
+    if flags.get("vllm_arg") and flags["backend"] != "vllm":
+        raise McUsageError("--vllm-arg is for the vllm backend", "drop it, or pass --backend vllm")
     flags["lr"] = resolve_lr(flags["lr"], flags["model"])
     return flags, changed, explicit

@@ -128,3 +128,10 @@ def test_prompt_too_long_names_a_remedy_that_exists(tiny_model):
     # mc data filter has no length filter: the hint gives a --max-tokens that fits, or jq.
     assert f"lower --max-tokens to {4096 - len(prompt)} or less" in err and "jq -c 'select(.id != \"p/1\")'" in err
     assert "longer context" in too_long_hint(PROBLEM, 0) and "--max-tokens" not in too_long_hint(PROBLEM, -5)
+
+
+def test_a_malformed_vllm_arg_is_a_usage_error_before_anything_loads(tiny_model):
+    proc = run_mc("rollout", "-m", tiny_model, "--backend", "vllm", "--vllm-arg", "enforce_eager", input="")
+    assert proc.returncode == 2 and b"KEY=VALUE" in proc.stderr
+    proc = run_mc("rollout", "-m", tiny_model, "--backend", "hf", "--vllm-arg", "enforce_eager=true", input="")
+    assert proc.returncode == 2 and b"--vllm-arg is for the vllm backend" in proc.stderr
