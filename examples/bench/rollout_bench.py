@@ -1,12 +1,14 @@
-"""Benchmark: sampling throughput of mc's hf backend next to plain `model.generate`.
+"""Benchmark: sampling throughput of mc's hf backend next to plain `model.generate`,
+and of the vllm backend (where vLLM is usable: its CPU build here) next to both.
 
 Same model, same prompts (LiveCodeBench statements rendered by mc's prompt
-builder), same batch (problems x n sequences), same sampling settings, measured
-in the same run. mc's loop also records each sampled token's log-probability;
-`generate` is run without `output_scores` (with it, memory grows with
-steps x batch x vocab).
+builder), same batch (problems x n sequences), same sampling settings (float32),
+measured in the same run. mc's loops also record each sampled token's
+log-probability; `generate` is run without `output_scores` (with it, memory grows
+with steps x batch x vocab). vLLM's start-up (import, compile, KV cache) is
+printed apart from its throughput: it is paid once per process.
 
-    python examples/bench/rollout_bench.py [--model DIR] [--problems 8] [--n 8] [--max-tokens 256]
+    python examples/bench/rollout_bench.py [--model DIR] [--problems 8] [--n 8] [--max-tokens 256] [--no-vllm]
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=8)
     parser.add_argument("--max-tokens", type=int, default=256)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--no-vllm", action="store_true", help="skip the vllm backend")
     args = parser.parse_args()
 
     import torch
@@ -70,8 +73,28 @@ def main() -> None:
         lengths = torch.where(stops.any(-1), stops.int().argmax(-1) + 1, torch.full((len(rows),), new.shape[1]))
         return int(lengths.sum())
 
+    runs = [("mc hf backend", mc_run), ("model.generate", generate_run)]
+    from mc.rollout.backends import vllm_usable
+
+    usable, why = vllm_usable()
+    if usable and not args.no_vllm:
+        from mc.rollout.vllm_backend import VLLMBackend
+
+        started = time.perf_counter()
+        engine = VLLMBackend(model_path, dtype="float32", seed=0)
+        print(f"vllm engine start-up: {time.perf_counter() - started:.1f} s ({engine.threads} threads)", flush=True)
+
+        def vllm_run() -> int:
+            generator = torch.Generator().manual_seed(0)
+            groups = engine.sample(prompts, args.n, 1.0, 1.0, 0, args.max_tokens, generator)
+            return sum(len(c.token_ids) for g in groups for c in g)
+
+        runs.insert(1, ("mc vllm backend", vllm_run))
+    elif not args.no_vllm:
+        print(f"vllm backend skipped: {why}", flush=True)
+
     results = {}
-    for name, fn in (("mc hf backend", mc_run), ("model.generate", generate_run)):
+    for name, fn in runs:
         fn()  # warm-up
         best = None
         for _ in range(args.repeats):
@@ -83,6 +106,8 @@ def main() -> None:
         results[name] = best
         print(f"{name:>15}: {best:8.0f} generated tokens/s (best of {args.repeats}, {sequences} sequences)", flush=True)
     print(f"ratio: mc / generate = {results['mc hf backend'] / results['model.generate']:.2f}")
+    if "mc vllm backend" in results:
+        print(f"ratio: vllm / hf backend = {results['mc vllm backend'] / results['mc hf backend']:.2f}")
 
 
 if __name__ == "__main__":

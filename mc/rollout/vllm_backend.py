@@ -163,10 +163,26 @@ def available_memory() -> int:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
 
 
-def cpu_kv_cache_bytes(memory: int) -> int:
-    """The CPU engine's KV cache: a quarter of the free memory, at most 4 GiB (the
-    trainer, its optimizer and the judge share the machine)."""
-    return max(256 << 20, min(CPU_KV_CACHE_CAP, memory // 4))
+def kv_bytes_per_token(config: dict, element_bytes: int) -> int | None:
+    """Keys and values of one token over all layers, from a config.json (None where
+    the architecture does not say: vLLM then sizes by memory alone)."""
+    layers = config.get("num_hidden_layers")
+    heads = config.get("num_attention_heads")
+    kv_heads = config.get("num_key_value_heads") or heads
+    head_dim = config.get("head_dim") or (config["hidden_size"] // heads if heads and config.get("hidden_size") else None)
+    if not (layers and kv_heads and head_dim):
+        return None
+    return 2 * layers * kv_heads * head_dim * element_bytes
+
+
+def cpu_kv_cache_bytes(memory: int, per_token: int | None = None, max_len: int | None = None, sequences: int = 64) -> int:
+    """The CPU engine's KV cache: room for `sequences` full-length sequences at once
+    (mc's default --batch-size), within a quarter of the free memory and 4 GiB (the
+    trainer, its optimizer and the judge share the machine); at least two sequences."""
+    budget = max(256 << 20, min(CPU_KV_CACHE_CAP, memory // 4))
+    if not per_token or not max_len:
+        return budget
+    return max(min(budget, per_token * max_len * sequences), per_token * max_len * 2)
 
 
 def parse_engine_args(items: list[str] | None) -> dict:
@@ -287,7 +303,7 @@ class VLLMBackend:
         if distributed_executor_backend:  # "external_launcher": torchrun's ranks are the engine's workers
             kwargs["distributed_executor_backend"] = distributed_executor_backend
         if self.on_cpu and "VLLM_CPU_KVCACHE_SPACE" not in os.environ:
-            kwargs["kv_cache_memory_bytes"] = cpu_kv_cache_bytes(available_memory())
+            kwargs["kv_cache_memory_bytes"] = _cpu_kv_cache(model_path, dtype or "float32", max_model_len)
         else:
             kwargs["gpu_memory_utilization"] = gpu_memory_utilization
         kwargs.update(engine_args or {})
@@ -367,6 +383,19 @@ class VLLMBackend:
         self.llm.update_weights({"update_info": {"named_tensors": list(named_tensors)}})
         self.llm.finish_weight_update(weight_version=None if version is None else str(version))
         self.llm.reset_prefix_cache()
+
+
+def _cpu_kv_cache(model_path: str, dtype: str, max_model_len: int | None) -> int:
+    import json
+
+    try:
+        with open(os.path.join(model_path, "config.json")) as f:
+            config = json.load(f)
+        config = config.get("text_config", config)  # multimodal configs nest the language model's
+    except (OSError, ValueError):  # a hub id: vLLM resolves it; size by memory alone
+        config = {}
+    per_token = kv_bytes_per_token(config, 4 if dtype == "float32" else 2)
+    return cpu_kv_cache_bytes(available_memory(), per_token, max_model_len or config.get("max_position_embeddings"))
 
 
 def _stop_ids(model_path: str, tokenizer) -> list[int]:

@@ -152,3 +152,21 @@ def test_mc_rollout_backend_vllm_writes_only_records_to_stdout(tiny_model, probl
     scored = run_mc("reward", input=proc.stdout, check_rc=0)
     assert len(jsonl_lines(scored.stdout)) == len(problems)
 
+
+
+def test_mc_eval_backend_vllm(tiny_model, problems, tmp_path):
+    """mc eval samples through the engine too; an engine argument from the command line
+    reaches vLLM (enforce_eager: no compile, a shorter start)."""
+    source = tmp_path / "problems.jsonl"
+    source.write_text("".join(json.dumps(p) + "\n" for p in problems[:2]))
+    proc = run_mc("eval", "--model", tiny_model, "--backend", "vllm", "--n", "2", "--max-tokens", "32",
+                  "--vllm-arg", "enforce_eager=true", "--vllm-arg", f"kv_cache_memory_bytes={ENGINE_ARGS['kv_cache_memory_bytes']}",
+                  "--save-groups", tmp_path / "groups.jsonl", source, check_rc=0)
+    document = json.loads(proc.stdout)
+    run = next(iter(document["runs"].values()))
+    assert run["problems"] == 2 and run["samples"] == 4
+    groups = jsonl_lines((tmp_path / "groups.jsonl").read_bytes())
+    assert [g["rollout"]["backend"] for g in groups] == ["vllm", "vllm"]
+    # An argument vLLM does not take: a usage error naming it.
+    bad = run_mc("eval", "--model", tiny_model, "--backend", "vllm", "--vllm-arg", "no_such_engine_arg=1", source)
+    assert bad.returncode == 2 and b"no_such_engine_arg" in bad.stderr, bad.stderr
