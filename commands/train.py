@@ -52,7 +52,7 @@ from mc.commands.common import (
 
 RESUME_HELP = ("Continue RUN from its last complete checkpoint, with the run's recorded flags (RUN/run.json); a flag given "
                "with another value is refused, except --steps, --save-every, --save-groups, --eval-data, --eval-every, "
-               "--eval-n, --workers, --isolation, --device, --tensor-parallel-size, --micro-batch-tokens, "
+               "--eval-n, --workers, --isolation, --device, --tensor-parallel-size, --vllm-arg, --micro-batch-tokens, "
                "--grad-checkpointing and --fsdp.")
 
 

@@ -197,7 +197,7 @@ complete -c mc -n '__fish_seen_subcommand_from train' -l eval-data -r -F -d 'Hel
 complete -c mc -n '__fish_seen_subcommand_from train' -l eval-every -x -d 'Evaluate on --eval-data every this many steps (0: only after the last step).'
 complete -c mc -n '__fish_seen_subcommand_from train' -l eval-n -x -d 'Samples per held-out problem.'
 complete -c mc -n '__fish_seen_subcommand_from train' -l save-groups -d 'Keep each step\'s scored groups in RUN/groups/.'
-complete -c mc -n '__fish_seen_subcommand_from train' -l resume -d 'Continue RUN from its last complete checkpoint, with the run\'s recorded flags (RUN/run.json); a flag given with another value is refused, except --steps, --save-every, --save-groups, --eval-data, --eval-every, --eval-n, --workers, --isolation, --device, --tensor-parallel-size, --micro-batch-tokens, --grad-checkpointing and --fsdp.'
+complete -c mc -n '__fish_seen_subcommand_from train' -l resume -d 'Continue RUN from its last complete checkpoint, with the run\'s recorded flags (RUN/run.json); a flag given with another value is refused, except --steps, --save-every, --save-groups, --eval-data, --eval-every, --eval-n, --workers, --isolation, --device, --tensor-parallel-size, --vllm-arg, --micro-batch-tokens, --grad-checkpointing and --fsdp.'
 complete -c mc -n '__fish_seen_subcommand_from train' -l seed -x -d 'Data order, rollout seeds (seed + step) and the truncation mask.'
 complete -c mc -n '__fish_seen_subcommand_from train' -l n -s n -x -d 'Samples per problem (G).'
 complete -c mc -n '__fish_seen_subcommand_from train' -l temperature -s t -x -d 'Sampling temperature, or \'auto\' (see --target-diversity).'

@@ -37,6 +37,7 @@ def greedy(tokenizer, model, prompt: str, tokens: int) -> str:
     return tokenizer.decode(out[0, ids.shape[1]:])
 
 
+@pytest.mark.slow  # a cold cache builds the folder first (~45 s): make test runs it
 def test_smollm2_loads_chats_and_codes(smollm2):
     """The quick one (the session fixture imports once, then reuses its cache)."""
     import torch

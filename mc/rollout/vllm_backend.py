@@ -41,7 +41,6 @@ import sys
 from dataclasses import dataclass, field
 
 from mc.errors import McError, McUsageError
-from mc.rollout.hf import Completion
 
 MIN_VLLM = (0, 10, 2)
 TRANSFER_BACKEND = "mc_in_process"
@@ -336,6 +335,8 @@ class VLLMBackend:
         """`on_tokens(count)`: vLLM schedules the batch itself, so it is called once, at the end."""
         import torch
         from vllm import SamplingParams, TokensPrompt
+
+        from mc.rollout.hf import Completion
 
         if temperature <= 0 and n > 1:
             raise McUsageError("vllm samples greedily at temperature 0, which allows only --n 1")

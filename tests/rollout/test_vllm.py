@@ -170,3 +170,30 @@ def test_mc_eval_backend_vllm(tiny_model, problems, tmp_path):
     # An argument vLLM does not take: a usage error naming it.
     bad = run_mc("eval", "--model", tiny_model, "--backend", "vllm", "--vllm-arg", "no_such_engine_arg=1", source)
     assert bad.returncode == 2 and b"no_such_engine_arg" in bad.stderr, bad.stderr
+
+
+def chi_square(counts: torch.Tensor, probs: torch.Tensor) -> float:
+    expected = counts.sum() * probs
+    return float(((counts - expected) ** 2 / expected.clamp(min=1e-12)).sum())
+
+
+def test_the_engine_samples_the_distribution_it_reports(engine, hf_model):
+    """The recorded log-probs being right is half of it: the tokens must also be drawn
+    from that distribution (else GRPO's ratio is right for the wrong samples). 4,096
+    one-token draws per temperature, against the HF model's softmax(logits / T) over
+    the 512-token vocabulary: Pearson's chi-square stays under its 1e-6 tail (~680 for
+    511 degrees of freedom), and is far above it against the other temperature's."""
+    prompt = [1, 17, 33, 90]
+    with torch.no_grad():
+        logits = hf_model(torch.tensor([prompt])).logits[0, -1]
+    generator = torch.Generator().manual_seed(1)
+    counts = {}
+    for temperature in (1.0, 0.3):
+        counts[temperature] = torch.zeros(logits.shape[-1])
+        for _ in range(4):
+            for group in engine.sample([prompt] * 64, 16, temperature, 1.0, 0, 1, generator):
+                for completion in group:
+                    counts[temperature][completion.token_ids[0]] += 1
+    for temperature, other in ((1.0, 0.3), (0.3, 1.0)):
+        assert chi_square(counts[temperature], torch.softmax(logits / temperature, -1)) < 680
+        assert chi_square(counts[temperature], torch.softmax(logits / other, -1)) > 680
