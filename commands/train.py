@@ -177,7 +177,7 @@ def train(
 def _settings(flags: dict, explicit: set[str]) -> dict:
     """The configs of the run's parts, from its flags (each flag checked here);
     `explicit`: the flags this command line set (and a resume let stand)."""
-    from mc.commands.common import judge_config, read_template, system_prompt_or_default
+    from mc.commands.common import read_template, system_prompt_or_default
     from mc.model import resolve_device, resolve_dtype
     from mc.rollout.rollout import RolloutConfig
     from mc.rollout.temperature import parse_band, temperature_settings

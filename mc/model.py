@@ -133,14 +133,56 @@ def build_model(size: Size, tokenizer, seed: int):
     return model
 
 
+def check_model_target(out_dir: str, force: bool) -> None:
+    """Fail before the work when DIR cannot take a model folder: an existing non-empty
+    DIR is replaced only with --force; a file, or a parent that cannot be written,
+    never."""
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise McUsageError(f"{out_dir} is a file, not a folder", "give a folder name for the model")
+    if os.path.isdir(out_dir) and os.listdir(out_dir) and not force:
+        inside = sorted(os.listdir(out_dir))
+        raise McUsageError(f"{out_dir} exists and is not empty (it holds {', '.join(inside[:5])}{', ...' if len(inside) > 5 else ''})",
+                           "pass --force to replace it")
+    existing = os.path.dirname(os.path.abspath(out_dir))
+    while not os.path.exists(existing):  # makedirs starts at the nearest ancestor that exists
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise McUsageError(f"cannot create {out_dir}: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise McUsageError(f"cannot create {out_dir}: {existing} is not writable")
+
+
+def save_model_folder(model, tokenizer, out_dir: str) -> None:
+    """Save model and tokenizer as an HF folder: written beside `out_dir`, then swapped
+    in whole (mc.outputs.replace_folder), with the umask's modes (mkdtemp and
+    safetensors make 0700 / 0600)."""
+    from transformers.utils import logging as hf_logging
+
+    from mc.outputs import replace_folder
+
+    parent = os.path.dirname(os.path.abspath(out_dir)) or "."
+    os.makedirs(parent, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(os.path.abspath(out_dir))}.", dir=parent)
+    try:
+        hf_logging.disable_progress_bar()
+        model.save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)
+        for name in os.listdir(tmp):
+            os.chmod(os.path.join(tmp, name), 0o666 & ~umask)
+        replace_folder(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
 def init_model(out_dir: str, size: str = "tiny", seed: int = 0, corpus: Iterable[str] = (), force: bool = False) -> dict:
     """Build the default policy into `out_dir` (atomically); returns a summary."""
     if size not in SIZES:
         raise McUsageError(f"--size must be one of: {', '.join(SIZES)}; got {size!r}")
-    if os.path.exists(out_dir) and os.listdir(out_dir) and not force:
-        inside = sorted(os.listdir(out_dir))
-        raise McUsageError(f"{out_dir} exists and is not empty (it holds {', '.join(inside[:5])}{', ...' if len(inside) > 5 else ''})",
-                           "pass --force to replace it")
+    check_model_target(out_dir, force)
     spec = SIZES[size]
     texts = list(stdlib_sources())
     extra = list(corpus)
@@ -150,26 +192,7 @@ def init_model(out_dir: str, size: str = "tiny", seed: int = 0, corpus: Iterable
         texts += extra * repeats
     tokenizer = train_tokenizer(texts, spec.vocab)
     model = build_model(spec, tokenizer, seed)
-    parent = os.path.dirname(os.path.abspath(out_dir)) or "."
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(out_dir)}.", dir=parent)
-    try:
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()
-        model.save_pretrained(tmp, safe_serialization=True)
-        tokenizer.save_pretrained(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o777 & ~umask)
-        for name in os.listdir(tmp):
-            os.chmod(os.path.join(tmp, name), 0o666 & ~umask)
-        from mc.outputs import replace_folder
-
-        replace_folder(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    save_model_folder(model, tokenizer, out_dir)
     params = sum(p.numel() for p in model.parameters())
     return {"path": out_dir, "size": size, "parameters": params, "vocab": len(tokenizer), "layers": spec.layers,
             "corpus_chars": sum(len(t) for t in texts), "seed": seed}

@@ -65,3 +65,26 @@ def jsonl_lines(data: bytes) -> list[dict]:
     import json
 
     return [json.loads(line) for line in data.decode().splitlines() if line.strip()]
+
+
+def logprob_gaps(model, groups, top_p: float = 1.0, top_k: int = 0) -> tuple[float, float]:
+    """(max, mean) |recorded - recomputed| log-prob over every response token of the
+    groups' samples: recomputed by one plain forward pass of `model` (no cache, no
+    padding) under the distribution each sample was drawn from (its temperature;
+    `top_p`/`top_k` as sampled). Every sample must record one log-prob per token."""
+    import torch
+
+    from mc.rollout.sampling import sampling_logprobs
+
+    worst, total, count = 0.0, 0.0, 0
+    for g in groups:
+        start = len(g["prompt_ids"])
+        for s in g["samples"]:
+            assert len(s["logprobs"]) == len(s["token_ids"])
+            ids = torch.tensor([g["prompt_ids"] + s["token_ids"]])
+            with torch.no_grad():
+                logits = model(ids).logits[0]
+            lp = sampling_logprobs(logits[start - 1 : -1], s["temperature"], top_p, top_k)
+            diff = (lp.gather(-1, ids[0, start:, None]).squeeze(-1) - torch.tensor(s["logprobs"])).abs()
+            worst, total, count = max(worst, float(diff.max())), total + float(diff.sum()), count + len(diff)
+    return worst, total / max(count, 1)

@@ -14,9 +14,8 @@ import json
 import pytest
 import torch
 
-from helpers import jsonl_lines, run_mc
+from helpers import jsonl_lines, logprob_gaps, run_mc
 from mc.rollout.backends import vllm_usable
-from mc.rollout.sampling import sampling_logprobs
 
 pytestmark = pytest.mark.slow
 
@@ -53,23 +52,8 @@ def rollout(smollm2, problems, backend, *flags) -> list[dict]:
     return [json.loads(line) for line in proc.stdout.decode().splitlines()]  # stdout: records only
 
 
-def gaps(model, groups) -> tuple[float, float]:
-    """(max, mean) |recorded - recomputed| log-prob over all response tokens."""
-    worst, total, count = 0.0, 0.0, 0
-    for g in groups:
-        for s in g["samples"]:
-            ids = torch.tensor([g["prompt_ids"] + s["token_ids"]])
-            with torch.no_grad():
-                logits = model(ids).logits[0]
-            start = len(g["prompt_ids"])
-            lp = sampling_logprobs(logits[start - 1 : -1], s["temperature"]).gather(-1, ids[0, start:, None]).squeeze(-1)
-            diff = (lp - torch.tensor(s["logprobs"])).abs()
-            worst, total, count = max(worst, float(diff.max())), total + float(diff.sum()), count + len(diff)
-    return worst, total / count
-
-
 def assert_exact(model, groups) -> None:
-    worst, mean = gaps(model, groups)
+    worst, mean = logprob_gaps(model, groups)
     print(f"log-prob gap: max {worst:.2e}, mean {mean:.2e}")
     assert worst <= EXACT_MAX and mean <= EXACT_MEAN, (worst, mean)
 

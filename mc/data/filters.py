@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from mc.data.decontam import EvalIndex
 from mc.data.dedup import Deduplicator
 from mc.errors import McUsageError
-from mc.records import DIFFICULTIES, case_count, parse_date
+from mc.records import case_count, parse_date
 
 
 @dataclass(frozen=True)

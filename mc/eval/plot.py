@@ -9,7 +9,6 @@ backend: no display needed.
 
 from __future__ import annotations
 
-import os
 from collections import defaultdict
 
 from mc.errors import McError

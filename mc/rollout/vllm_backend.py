@@ -30,6 +30,8 @@ What mc decides for the engine, and why:
   it rewinds a Philox offset the CPU generator lacks), so there each batch
   runs on the process's generator seeded with `base`, and the generator's state
   is put back afterwards (`cpu_seeded`).
+- Engine arguments that the records' meaning depends on stay mc's
+  (`RESERVED_ENGINE_ARGS`); --vllm-arg passes any other.
 - Stop tokens: the same list the hf backend stops on (`stop_token_ids`).
 """
 
@@ -38,9 +40,14 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from mc.errors import McError, McUsageError
+
+if TYPE_CHECKING:
+    from mc.rollout.hf import Completion
 
 MIN_VLLM = (0, 10, 2)
 TRANSFER_BACKEND = "mc_in_process"
@@ -53,6 +60,14 @@ def _version_tuple(text: str) -> tuple[int, ...]:
         digits = "".join(ch for ch in piece if ch.isdigit())
         parts.append(int(digits) if digits else 0)
     return tuple(parts)
+
+
+def _log(message: str) -> None:
+    """On stderr, once per torchrun world (rank 0)."""
+    from mc import console
+
+    if os.environ.get("RANK", "0") == "0":
+        console.log(message)
 
 
 def debug_enabled() -> bool:
@@ -68,26 +83,38 @@ def configure_environment() -> None:
     os.environ.setdefault("VLLM_CPU_OMP_THREADS_BIND", "nobind")
 
 
+def _flush_std() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError, AttributeError):  # closed, or replaced by None
+            pass
+
+
 @contextlib.contextmanager
-def stdout_to_stderr():
-    """File descriptor 1 points at stderr inside: prints and C-level writes of the
-    engine cannot reach the records on stdout."""
-    try:
-        sys.stdout.flush()
-        saved = os.dup(1)
-    except (OSError, ValueError, AttributeError):  # stdout closed: nothing to protect
-        yield
-        return
-    os.dup2(2, 1)
+def _redirected(targets: dict[int, int]):
+    """File descriptor fd points at targets[fd] inside, and back after; a closed fd is
+    left alone (nothing to protect or hide)."""
+    _flush_std()
+    saved = {}
+    for fd, target in targets.items():
+        try:
+            saved[fd] = os.dup(fd)
+        except OSError:
+            continue
+        os.dup2(target, fd)
     try:
         yield
     finally:
-        try:
-            sys.stdout.flush()  # anything Python printed inside belongs to stderr too
-        except (OSError, ValueError):
-            pass
-        os.dup2(saved, 1)
-        os.close(saved)
+        _flush_std()  # what Python buffered inside goes where the fd pointed inside
+        for fd, copy in saved.items():
+            os.dup2(copy, fd)
+            os.close(copy)
+
+
+def stdout_to_stderr():
+    """Prints and C-level writes of the engine cannot reach the records on stdout."""
+    return _redirected({1: 2})
 
 
 @contextlib.contextmanager
@@ -115,40 +142,15 @@ def quiet_start():
         return
     with tempfile.TemporaryFile() as log, warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except (OSError, ValueError, AttributeError):
-                pass
-        saved = {}
-        for fd in (1, 2):
-            try:
-                saved[fd] = os.dup(fd)
-            except OSError:  # a closed stream: nothing to hide or protect
-                continue
-            os.dup2(log.fileno(), fd)
         try:
-            yield
+            with _redirected({1: log.fileno(), 2: log.fileno()}):
+                yield
         except BaseException:
-            _restore(saved)
             log.seek(0)
             tail = log.read().decode(errors="replace").splitlines()[-30:]
             if tail:
                 sys.stderr.write("vllm's log, last lines (all of it with --debug):\n" + "\n".join(tail) + "\n")
             raise
-        else:
-            _restore(saved)
-
-
-def _restore(saved: dict[int, int]) -> None:
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError, AttributeError):
-            pass
-    for fd, copy in saved.items():
-        os.dup2(copy, fd)
-        os.close(copy)
 
 
 def available_memory() -> int:
@@ -184,6 +186,14 @@ def cpu_kv_cache_bytes(memory: int, per_token: int | None = None, max_len: int |
     return max(min(budget, per_token * max_len * sequences), per_token * max_len * 2)
 
 
+# Engine arguments mc sets itself: the records' meaning depends on them (log-probs
+# of the sampling distribution, in-process weight sync), or an mc flag owns them.
+RESERVED_ENGINE_ARGS = {
+    "model": "--model", "seed": "--seed", "dtype": "--dtype", "tensor_parallel_size": "--tensor-parallel-size",
+    "logprobs_mode": None, "enable_sleep_mode": None, "weight_transfer_config": None,
+}
+
+
 def parse_engine_args(items: list[str] | None) -> dict:
     """--vllm-arg KEY=VALUE (repeatable): VALUE is read as JSON when it parses
     (numbers, true/false, objects), else kept as a string."""
@@ -192,13 +202,18 @@ def parse_engine_args(items: list[str] | None) -> dict:
     args = {}
     for item in items or []:
         key, sep, value = item.partition("=")
-        if not sep or not key.strip() or not key.strip().isidentifier():
+        key = key.strip()
+        if not sep or not key.isidentifier():
             raise McUsageError(f"--vllm-arg must be KEY=VALUE with KEY one of vLLM's engine arguments; got {item!r}",
                                "e.g. --vllm-arg enforce_eager=true --vllm-arg max_num_seqs=64")
+        if key in RESERVED_ENGINE_ARGS:
+            flag = RESERVED_ENGINE_ARGS[key]
+            raise McUsageError(f"--vllm-arg {key}: mc sets this engine argument itself",
+                               f"use {flag}" if flag else "the records' log-probs and mc train's weight sync depend on it")
         try:
-            args[key.strip()] = json.loads(value)
+            args[key] = json.loads(value)
         except ValueError:
-            args[key.strip()] = value
+            args[key] = value
     return args
 
 
@@ -223,7 +238,7 @@ def _register_transfer() -> None:
 
     @dataclass
     class InProcessUpdate(WeightTransferUpdateInfo):
-        named_tensors: list = field(default_factory=list)
+        named_tensors: object = field(default_factory=list)  # (name, tensor) pairs, any iterable
 
     class InProcessTransfer(WeightTransferEngine):
         init_info_cls = InProcessInit
@@ -308,11 +323,14 @@ class VLLMBackend:
         kwargs.update(engine_args or {})
         _register_transfer()
         threads, set_threads = torch.get_num_threads(), torch.set_num_threads
+        dtype = dtype or ("float32" if self.on_cpu else "auto")  # mc's default dtype, as for hf
+        _log(f"vllm: starting an engine for {model_path} ({'a minute or more' if self.on_cpu else 'some seconds'}: "
+             "vLLM compiles the model; --vllm-arg enforce_eager=true starts faster and samples slower)")
+        started = time.monotonic()
         try:
             with quiet_start():
                 self.llm = LLM(
-                    model=model_path, tensor_parallel_size=tensor_parallel_size, seed=seed,
-                    dtype=dtype or ("float32" if self.on_cpu else "auto"),  # mc's default dtype, as for hf
+                    model=model_path, tensor_parallel_size=tensor_parallel_size, seed=seed, dtype=dtype,
                     logprobs_mode="processed_logprobs", enable_sleep_mode=self.sleep_mode,
                     weight_transfer_config={"backend": TRANSFER_BACKEND}, **kwargs,
                 )
@@ -325,6 +343,10 @@ class VLLMBackend:
             torch.set_num_threads = set_threads  # vLLM's CPU worker leaves a no-op in its place
             torch.set_num_threads(threads)
         self.threads = threads
+        memory = (f"KV cache {kwargs['kv_cache_memory_bytes'] / 2**30:.2f} GiB" if "kv_cache_memory_bytes" in kwargs
+                  else f"GPU memory share {kwargs.get('gpu_memory_utilization')}")
+        _log(f"vllm: engine ready in {time.monotonic() - started:.0f} s ({'CPU' if self.on_cpu else 'GPU'}, {dtype}, "
+             f"{memory}, {threads} torch threads)")
         self.llm.init_weight_transfer_engine({"init_info": {}})
         self.tokenizer = self.llm.get_tokenizer()
         self.max_positions = self.llm.llm_engine.model_config.max_model_len
@@ -376,12 +398,20 @@ class VLLMBackend:
         if self.sleep_mode:
             self.llm.wake_up()
 
-    def load_weights(self, named_tensors, version: int | None = None) -> None:
-        """New policy weights, in memory (mc train): full tensors by HF name (tied ones
-        under every name: see Loop._full_weights), through vLLM's weight-update API; each worker's model (one per rank under torchrun)
-        keeps its tensor-parallel slice. Cached prefixes hold the old policy's keys."""
+    def load_weights_from(self, model, version: int | None = None) -> None:
+        """The trainer's weights, in memory (mc train), through vLLM's weight-update API:
+        full tensors by HF name, gathered where FSDP2 shards them; each worker's model
+        (one per rank under torchrun) keeps its tensor-parallel slice.
+
+        Tied weights go under each of their names: vLLM's layerwise reload unties
+        them, and an lm_head not sent keeps the old values (measured: log-prob gap 0.6
+        after one update of the tiny model, 1e-6 with both names). Cached prefixes
+        hold the old policy's keys, so the prefix cache is reset."""
+        # A generator: under FSDP2 one full tensor is gathered at a time, as vLLM loads it.
+        named = ((name, p.data.full_tensor() if hasattr(p.data, "full_tensor") else p.data)
+                 for name, p in model.named_parameters(remove_duplicate=False))
         self.llm.start_weight_update()
-        self.llm.update_weights({"update_info": {"named_tensors": list(named_tensors)}})
+        self.llm.update_weights({"update_info": {"named_tensors": named}})
         self.llm.finish_weight_update(weight_version=None if version is None else str(version))
         self.llm.reset_prefix_cache()
 

@@ -187,8 +187,7 @@ class Loop:
             backend = VLLMBackend(self.trainer.policy_path, tensor_parallel_size=self.tensor_parallel_size, seed=self.loop.seed,
                                   dtype=self.dtype, enable_sleep_mode=True,
                                   distributed_executor_backend="external_launcher" if self.world else None,
-                                  engine_args=self.engine_args)
-            backend.load_weights(self._full_weights(), version=self.trainer.step)
+                                  engine_args=self.engine_args)  # built from the folder the trainer loaded
             return backend
         from mc.rollout.hf import HFBackend
 
@@ -293,7 +292,7 @@ class Loop:
             t3 = time.monotonic()
             if self.backend.name == "vllm":
                 self.backend.wake_up()
-                self.backend.load_weights(self._full_weights(), version=self.trainer.step)
+                self.backend.load_weights_from(self.trainer.model, version=self.trainer.step)
             extra = {
                 "diversity": batch_diversity(rollout_report.diversities),
                 "temperature": rollout_report.temperature,
@@ -369,17 +368,6 @@ class Loop:
                 self.trainer.policy(one, one, torch.ones(1, device=self.trainer.device))
             self._fsdp_ready = True
         return _Unsharded(self.trainer.policy)
-
-    def _full_weights(self):
-        """(name, full tensor) pairs for the vLLM engine; gathered when FSDP2 shards them.
-        Tied weights under each of their names: vLLM's layerwise reload unties them, and
-        an lm_head not sent keeps the old values (measured: log-prob gap 0.6 after one
-        update of the tiny model, 1e-6 with both names)."""
-        for name, param in self.trainer.model.named_parameters(remove_duplicate=False):
-            tensor = param.data
-            if hasattr(tensor, "full_tensor"):
-                tensor = tensor.full_tensor()
-            yield name, tensor
 
 
 class _Unsharded:

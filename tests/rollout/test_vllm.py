@@ -13,9 +13,8 @@ import json
 import pytest
 import torch
 
-from helpers import jsonl_lines, run_mc
+from helpers import jsonl_lines, logprob_gaps, run_mc
 from mc.rollout.backends import vllm_usable
-from mc.rollout.sampling import sampling_logprobs
 
 USABLE, WHY = vllm_usable()
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not USABLE, reason=f"{WHY} (make vllm installs the CPU build)")]
@@ -52,22 +51,6 @@ def roll(backend, tiny_model, problems, **config):
     return list(Roller(backend, str(tiny_model), RolloutConfig(**settings)).groups(problems, RolloutReport()))
 
 
-def worst_gap(model, groups, temperature, top_p=1.0, top_k=0) -> float:
-    """max |recorded - recomputed| log-prob over every response token."""
-    worst = 0.0
-    for g in groups:
-        for s in g["samples"]:
-            ids = torch.tensor([g["prompt_ids"] + s["token_ids"]])
-            with torch.no_grad():
-                logits = model(ids).logits[0]
-            start = len(g["prompt_ids"])
-            lp = sampling_logprobs(logits[start - 1 : -1], temperature, top_p, top_k)
-            lp = lp.gather(-1, ids[0, start:, None]).squeeze(-1)
-            assert len(s["logprobs"]) == len(s["token_ids"])
-            worst = max(worst, float((lp - torch.tensor(s["logprobs"])).abs().max()))
-    return worst
-
-
 def test_the_records_are_the_hf_backends_records(engine, tiny_model, problems):
     from mc.rollout.hf import HFBackend
 
@@ -97,7 +80,7 @@ def test_the_records_are_the_hf_backends_records(engine, tiny_model, problems):
 @pytest.mark.parametrize("temperature,top_p,top_k", [(1.0, 1.0, 0), (0.7, 1.0, 0), (1.2, 0.9, 0), (1.0, 1.0, 20)])
 def test_logprobs_equal_a_float32_hf_recomputation(engine, hf_model, tiny_model, problems, temperature, top_p, top_k):
     groups = roll(engine, tiny_model, problems, temperature=temperature, top_p=top_p, top_k=top_k)
-    assert worst_gap(hf_model, groups, temperature, top_p, top_k) <= EXACT
+    assert logprob_gaps(hf_model, groups, top_p, top_k)[0] <= EXACT
 
 
 def test_the_same_seed_gives_the_same_samples(engine, tiny_model, problems):
@@ -133,21 +116,26 @@ def test_the_engine_keeps_torch_threads_settable(engine):
     assert engine.threads == before
 
 
-def test_mc_rollout_backend_vllm_writes_only_records_to_stdout(tiny_model, problems, tmp_path):
+def test_mc_rollout_backend_vllm_writes_only_records_to_stdout(engine, tiny_model, problems, tmp_path):
     """The command, in its own process: stdout parses as JSON line by line, vLLM's
     start-up talk stays off stdout (and off stderr unless --debug), and the records
     equal the in-process engine's for the same seed."""
     source = tmp_path / "problems.jsonl"
     source.write_text("".join(json.dumps(p) + "\n" for p in problems))
+    # --batch-size 8: two problems per engine call, so records are written between calls
+    # (the engine's stdout guard opens and closes around each).
     proc = run_mc("rollout", "-m", tiny_model, "--backend", "vllm", "--n", "4", "--max-tokens", "48", "--dtype", "float32",
-                  "--vllm-arg", f"kv_cache_memory_bytes={ENGINE_ARGS['kv_cache_memory_bytes']}", source, check_rc=0)
+                  "--batch-size", "8", "--vllm-arg", f"kv_cache_memory_bytes={ENGINE_ARGS['kv_cache_memory_bytes']}",
+                  source, check_rc=0)
     lines = proc.stdout.decode().splitlines()
     groups = [json.loads(line) for line in lines]  # every line is a record
     assert [g["problem"]["id"] for g in groups] == [p["id"] for p in problems]
     assert all(g["rollout"]["backend"] == "vllm" for g in groups)
+    here = roll(engine, tiny_model, problems, batch_size=8)
+    assert [s["token_ids"] for g in groups for s in g["samples"]] == [s["token_ids"] for g in here for s in g["samples"]]
     stderr = proc.stderr.decode()
     assert "INFO" not in stderr and "Loading safetensors" not in stderr and "Triton" not in stderr, stderr
-    assert "mc rollout: 4 groups, 16 samples" in stderr
+    assert "mc rollout: 4 groups, 16 samples" in stderr and "vllm: engine ready in" in stderr
     # Through a pipe into the next stage, as users run it.
     scored = run_mc("reward", input=proc.stdout, check_rc=0)
     assert len(jsonl_lines(scored.stdout)) == len(problems)

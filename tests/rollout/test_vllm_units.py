@@ -50,6 +50,16 @@ def test_vllm_args_parse_as_json_else_text():
             parse_engine_args([bad])
 
 
+@pytest.mark.parametrize("key, hint", [("dtype", "use --dtype"), ("seed", "use --seed"), ("model", "use --model"),
+                                       ("logprobs_mode", "log-probs"), ("weight_transfer_config", "weight sync")])
+def test_engine_args_mc_owns_are_refused(key, hint):
+    """raw_logprobs would record log-probs of another distribution than the sampled one:
+    no --vllm-arg may change what the records mean."""
+    with pytest.raises(McUsageError, match=f"--vllm-arg {key}: mc sets") as raised:
+        parse_engine_args([f"{key}=raw_logprobs"])
+    assert hint in str(raised.value)
+
+
 def test_auto_picks_hf_on_a_cpu_and_the_device_rules():
     build = vllm_build()
     if build != "cuda":  # the CPU build, or none: start-up outweighs the speed-up at CPU scale

@@ -14,9 +14,8 @@ import json
 import pytest
 import torch
 
-from helpers import run_mc
+from helpers import logprob_gaps, run_mc
 from mc.rollout.backends import vllm_usable
-from mc.rollout.sampling import sampling_logprobs
 
 USABLE, WHY = vllm_usable()
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not USABLE, reason=f"{WHY} (make vllm installs the CPU build)")]
@@ -35,20 +34,10 @@ def setup(tmp_path_factory):
     return root
 
 
-def gap(model_dir, groups, temperature) -> float:
+def gap(model_dir, groups) -> float:
     from transformers import AutoModelForCausalLM
 
-    model = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=torch.float32).eval()
-    worst = 0.0
-    for g in groups:
-        for s in g["samples"]:
-            ids = torch.tensor([g["prompt_ids"] + s["token_ids"]])
-            with torch.no_grad():
-                logits = model(ids).logits[0]
-            start = len(g["prompt_ids"])
-            lp = sampling_logprobs(logits[start - 1 : -1], temperature).gather(-1, ids[0, start:, None]).squeeze(-1)
-            worst = max(worst, float((lp - torch.tensor(s["logprobs"])).abs().max()))
-    return worst
+    return logprob_gaps(AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=torch.float32).eval(), groups)[0]
 
 
 def test_the_engine_serves_each_new_policy(setup, tiny_model):
@@ -66,8 +55,7 @@ def test_the_engine_serves_each_new_policy(setup, tiny_model):
     for m in metrics:
         assert m["sampler_gap_max"] <= EXACT and m["sampler_gap_mean"] <= EXACT, m
     last = [json.loads(line) for line in (run / "groups" / f"step-{STEPS - 1:06d}.jsonl").read_text().splitlines()]
-    temperature = last[0]["rollout"]["temperature"]
     # Scored independently of mc's metric: exact under the policy that sampled them ...
-    assert gap(run / f"ckpt-{STEPS - 1:06d}", last, temperature) <= EXACT
+    assert gap(run / f"ckpt-{STEPS - 1:06d}", last) <= EXACT
     # ... and far off under the starting weights, which a stale engine would still serve.
-    assert gap(tiny_model, last, temperature) > 100 * EXACT
+    assert gap(tiny_model, last) > 100 * EXACT
