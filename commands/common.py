@@ -110,10 +110,23 @@ def given_flags(ctx) -> set[str]:
 
 
 # --- train-step options, shared by mc train-step and mc train ---
-T_PRESET = typer.Option("microcoder", "--preset", autocompletion=lambda: ["microcoder", "dapo", "grpo"], help="microcoder (clip 0.2/0.28, conditional truncation mask rho 0.1), dapo (mask every truncated sample), grpo (symmetric clip, KL 1e-3). Flags below override it.", callback=one_of("microcoder", "dapo", "grpo"))
+def _preset_help() -> str:
+    from mc.train.presets import PRESETS, describe
+
+    return "A named recipe (flags below override it). " + "; ".join(f"{name}: {describe(name)}" for name in PRESETS) + "."
+
+
+T_PRESET = typer.Option("microcoder", "--preset", autocompletion=lambda: ["microcoder", "dapo", "drgrpo", "grpo"], help=_preset_help(), callback=one_of("microcoder", "dapo", "drgrpo", "grpo"))
 T_CLIP_LOW = typer.Option(None, "--clip-low", min=0.0, help="eps_low of the clipped ratio.", callback=finite)
 T_CLIP_HIGH = typer.Option(None, "--clip-high", min=0.0, help="eps_high (clip-higher).", callback=finite)
-T_DUAL_CLIP = typer.Option(None, "--dual-clip", min=1.0, help="Dual-clip constant c > 1 for negative advantages (off by default).", callback=finite)
+T_DUAL_CLIP = typer.Option(None, "--dual-clip", min=0.0, help="Dual clip: the loss of a negative-advantage token is capped at c x |A| (c > 1; default 3, as verl; 0: off). Acts only when the updated policy differs from the sampling one.", callback=finite)
+T_SCALE_REWARDS = typer.Option(None, "--scale-rewards", autocompletion=lambda: ["group", "batch", "none"], help="Advantages (r - group mean) divided by: group (the group's std, GRPO), batch (the whole batch's std), none (Dr. GRPO).", callback=one_of("group", "batch", "none"))
+T_ENTROPY_COEF = typer.Option(None, "--entropy-coef", min=0.0, help="Entropy bonus: subtracts coef x entropy (aggregated like the loss) from the loss (default 0).", callback=finite)
+T_ROLLOUT_IS = typer.Option("none", "--rollout-is", autocompletion=lambda: ["none", "token", "sequence"], help="Truncated importance sampling against the sampler's log-probs: each token's policy loss x min(pi_old / pi_sampler, cap), per token or per sequence (product over its tokens).", callback=one_of("none", "token", "sequence"))
+T_ROLLOUT_IS_CAP = typer.Option(2.0, "--rollout-is-cap", min=1.0, metavar="C", help="The cap C of --rollout-is.", callback=finite)
+T_ROLLOUT_RS = typer.Option("none", "--rollout-rs", autocompletion=lambda: ["none", "token", "sequence", "geometric"], help="Reject (weight 0) tokens, or whole sequences, whose pi_old / pi_sampler falls outside --rollout-rs-bounds; geometric: a sequence's per-token geometric mean.", callback=one_of("none", "token", "sequence", "geometric"))
+T_ROLLOUT_RS_BOUNDS = typer.Option("0.5:2.0", "--rollout-rs-bounds", metavar="LO:HI", help="The ratio band --rollout-rs keeps.")
+T_DYNAMIC_SAMPLING = typer.Option(None, "--dynamic-sampling/--no-dynamic-sampling", help="Drop groups whose rewards are all equal (DAPO's filter groups); mc train rolls out more problems to fill the batch. Default: the preset's (dapo: on).", show_default=False)
 T_KL_COEF = typer.Option(None, "--kl-coef", min=0.0, help="KL(pi || ref) weight, k3 estimator (0: no reference model).", callback=finite)
 T_REF_MODEL = typer.Option(None, "--ref-model", metavar="PATH", help="Reference for the KL term (default: the run's first policy).")
 T_LOSS_AGG = typer.Option(None, "--loss-agg", autocompletion=lambda: ["token-mean", "seq-mean-token-mean", "seq-mean-token-sum-norm"], help="token-mean, seq-mean-token-mean or seq-mean-token-sum-norm.", callback=one_of("token-mean", "seq-mean-token-mean", "seq-mean-token-sum-norm"))
@@ -135,7 +148,7 @@ def train_config(preset: str, **flags):
     from mc.errors import McUsageError
     from mc.train.losses import AGGREGATIONS
     from mc.train.masks import MODES
-    from mc.train.presets import PRESETS, resolve
+    from mc.train.presets import PRESETS, TRAIN_KEYS, resolve
     from mc.train.step import TrainConfig
 
     if preset not in PRESETS:
@@ -144,9 +157,28 @@ def train_config(preset: str, **flags):
         raise McUsageError(f"--loss-agg must be one of: {', '.join(AGGREGATIONS)}")
     if flags.get("truncation_mask") is not None and flags["truncation_mask"] not in MODES:
         raise McUsageError(f"--truncation-mask must be one of: {', '.join(MODES)}")
-    preset_keys = ("clip_low", "clip_high", "kl_coef", "loss_agg", "truncation_mask", "ctm_rho")
-    settings = resolve(preset, {k: flags.pop(k, None) for k in preset_keys})
+    settings = resolve(preset, {k: flags.pop(k, None) for k in TRAIN_KEYS})
+    settings = {k: settings[k] for k in TRAIN_KEYS}
+    if settings["dual_clip"] is not None and 0 < settings["dual_clip"] <= 1:
+        raise McUsageError(f"--dual-clip must be above 1 (or 0: off), got {settings['dual_clip']}")
+    settings["dual_clip"] = settings["dual_clip"] or None
+    bounds = flags.pop("rollout_rs_bounds", None)
+    if bounds is not None:
+        flags["rollout_rs_low"], flags["rollout_rs_high"] = parse_ratio_band(bounds)
     return TrainConfig(**settings, **flags, preset=preset)
+
+
+def parse_ratio_band(text: str, flag: str = "--rollout-rs-bounds") -> tuple[float, float]:
+    """LO:HI with 0 <= LO < 1 < HI (finite)."""
+    from mc.errors import McUsageError
+
+    try:
+        lo, hi = (float(x) for x in text.split(":"))
+    except ValueError:
+        raise McUsageError(f"{flag} expects LO:HI (e.g. 0.5:2.0), got {text!r}") from None
+    if not (0 <= lo < 1 < hi < math.inf):  # (also false for nan)
+        raise McUsageError(f"{flag}: need 0 <= LO < 1 < HI, got {text!r}")
+    return lo, hi
 
 
 def system_prompt_or_default(text: str | None) -> str:
@@ -168,11 +200,20 @@ def read_template(path: str | None) -> str | None:
         raise McUsageError(f"cannot read --prompt-template {path}: {e.strerror}") from None
 
 
-TRAIN_FLAGS = ("clip_low", "clip_high", "kl_coef", "loss_agg", "truncation_mask", "ctm_rho", "dual_clip", "mini_batches",
-               "micro_batch_tokens", "lr", "warmup_steps", "weight_decay", "max_grad_norm", "seed", "max_tokens", "bf16",
-               "grad_checkpointing", "ref_model", "fsdp")
+TRAIN_FLAGS = ("clip_low", "clip_high", "kl_coef", "loss_agg", "truncation_mask", "ctm_rho", "dual_clip", "scale_rewards",
+               "entropy_coef", "dynamic_sampling", "rollout_is", "rollout_is_cap", "rollout_rs", "rollout_rs_bounds",
+               "mini_batches", "micro_batch_tokens", "lr", "warmup_steps", "weight_decay", "max_grad_norm", "seed", "max_tokens",
+               "bf16", "grad_checkpointing", "ref_model", "fsdp")
 
 
 def train_config_from(values: dict):
-    """TrainConfig from a command's parameters (its `locals()`): the preset and TRAIN_FLAGS."""
-    return train_config(values["preset"], **{k: values[k] for k in TRAIN_FLAGS})
+    """TrainConfig from a command's parameters (its `locals()`): the preset and TRAIN_FLAGS
+    (`max_tokens` and `batch_groups` only where the command has them)."""
+    flags = {k: values[k] for k in TRAIN_FLAGS if k in values}
+    if "batch_groups" in values:
+        flags["batch_groups"] = values["batch_groups"]
+    return train_config(values["preset"], **flags)
+
+
+O_OVERLONG_BUFFER = typer.Option(None, "--overlong-buffer", metavar="N|P%", help="DAPO's soft overlong punishment: rewards fall linearly by up to --overlong-penalty over the last N tokens (or P% of L_max) before L_max. Shaping, not filtering (that is --truncation-mask all). 0: off.")
+O_OVERLONG_PENALTY = typer.Option(1.0, "--overlong-penalty", min=0.0, help="The penalty at L_max for --overlong-buffer (DAPO: 1).", callback=finite)

@@ -234,7 +234,8 @@ def difficulty(
 @app.command("batch")
 def batch(
     inputs: list[str] = INPUTS,
-    step: int = typer.Option(..., "--step", min=0, help="The training step (0-based)."),
+    step: Optional[int] = typer.Option(None, "--step", min=0, help="The training step (0-based): data positions step x size onwards."),
+    position: Optional[int] = typer.Option(None, "--position", min=0, help="Or a data position (a checkpoint's meta.json data_position: with dynamic sampling a step reads more than its size)."),
     size: int = typer.Option(16, "--size", min=1, help="Problems per step (mc train's --batch-problems)."),
     seed: int = typer.Option(0, "--seed", help="mc train's --seed."),
     out: Optional[str] = OUT,
@@ -245,12 +246,17 @@ def batch(
 
     \b
       mc data batch train.jsonl --step 3 --size 16 --seed 0 | mc rollout --model ckpt/ --seed 3 | mc reward | ...
+      mc data batch train.jsonl --position $(jq .data_position run/ckpt-000010/meta.json) --size 16
     """
+    from mc.errors import McUsageError
     from mc.outputs import open_writer
-    from mc.train.loop import batch_problems
+    from mc.train.loop import problems_at
 
+    if (step is None) == (position is None):
+        raise McUsageError("give one of --step and --position")
+    start = position if position is not None else step * size
     with open_writer(out) as writer:
-        writer.write_all(batch_problems(list(problems_in(inputs)), step, size, seed))
+        writer.write_all(problems_at(list(problems_in(inputs)), start, size, seed))
 
 
 @app.command("synth")

@@ -11,6 +11,8 @@ from mc.commands.common import (
     COMPARE,
     ISOLATION,
     MEMORY_MB,
+    O_OVERLONG_BUFFER,
+    O_OVERLONG_PENALTY,
     OUT,
     OUTPUT_MB,
     TIME_LIMIT,
@@ -31,13 +33,17 @@ def reward(
     all_tests: bool = typer.Option(False, "--all-tests", help="Run every test even after a binary reward is decided (slower; fuller feedback)."),
     isolation: str = ISOLATION,
     shard: Optional[str] = typer.Option(None, "--shard", metavar="I/N", help="Judge only records I, I+N, I+2N, ... (0-based): one of N processes or hosts. Merge the outputs back in order with paste -d '\\n' (see examples/shard-rewards)."),
+    overlong_buffer: Optional[str] = O_OVERLONG_BUFFER,
+    overlong_penalty: float = O_OVERLONG_PENALTY,
+    max_tokens: Optional[int] = typer.Option(None, "--max-tokens", min=1, metavar="L", help="L_max for --overlong-buffer (default: each group's rollout.max_tokens, which mc rollout records)."),
     out: Optional[str] = OUT,
 ) -> None:
     """Judge model programs against tests in the sandbox; write the groups back with rewards.
 
     Each sample gains: reward, verdict, tests_passed, tests_total, accepted_by,
     non_incorrect, time_s, feedback (on failure) and isolation (active sandbox
-    layers). Output order equals input order.
+    layers); with --overlong-buffer also judged_reward and overlong_penalty
+    (reward = judged_reward + overlong_penalty). Output order equals input order.
 
     Examples:
 
@@ -45,6 +51,7 @@ def reward(
       mc rollout --model ckpt/ --n 8 train.jsonl | mc reward > scored.jsonl
       mc reward --reward fraction --workers 16 groups.jsonl -o scored.jsonl
       mc reward --compare strict old_run.jsonl | jq -c '[.samples[].verdict]'
+      mc reward --overlong-buffer 20% groups.jsonl        # DAPO's soft overlong punishment
       mc reward --shard 0/2 groups.jsonl > out.0 & mc reward --shard 1/2 groups.jsonl > out.1; wait
       paste -d '\\n' out.0 out.1 | sed '/^$/d' > scored.jsonl     # = mc reward groups.jsonl
     """
@@ -56,7 +63,14 @@ def reward(
 
     from mc.shard import parse_shard, take_shard
 
+    from mc.reward.shaping import parse_buffer, shape_group
+
     config = judge_config(reward_kind, compare, time_limit, memory_mb, output_mb, all_tests)
+    buffer = parse_buffer(overlong_buffer) if overlong_buffer else None
+    if max_tokens is not None and buffer is None:
+        from mc.errors import McUsageError
+
+        raise McUsageError("--max-tokens is L_max for --overlong-buffer", "add --overlong-buffer, or drop --max-tokens")
     part = parse_shard(shard) if shard else None
     report = ScoreReport()
     started = time.monotonic()
@@ -64,7 +78,10 @@ def reward(
         groups = iter_records(inputs or ["-"], validate=validate_group)
         if part:
             groups = take_shard(groups, *part)
-        writer.write_all(console.track(score_groups(groups, sandbox, config, report), "judging groups"))
+        scored = score_groups(groups, sandbox, config, report)
+        if buffer is not None:
+            scored = (shape_group(g, buffer, overlong_penalty, max_tokens) for g in scored)
+        writer.write_all(console.track(scored, "judging groups"))
         layers = sandbox.layers
     elapsed = time.monotonic() - started
     busy = max(elapsed - report.input_wait_s, 1e-9)  # rates exclude time spent waiting for a slow producer

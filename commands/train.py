@@ -10,6 +10,8 @@ from mc.commands.common import (
     COMPARE,
     ISOLATION,
     MEMORY_MB,
+    O_OVERLONG_BUFFER,
+    O_OVERLONG_PENALTY,
     OUTPUT_MB,
     R_BACKEND,
     R_BATCH_SIZE,
@@ -31,6 +33,8 @@ from mc.commands.common import (
     T_CLIP_LOW,
     T_CTM_RHO,
     T_DUAL_CLIP,
+    T_DYNAMIC_SAMPLING,
+    T_ENTROPY_COEF,
     T_FSDP,
     T_GRAD_CHECKPOINTING,
     T_KL_COEF,
@@ -41,6 +45,11 @@ from mc.commands.common import (
     T_MINI_BATCHES,
     T_PRESET,
     T_REF_MODEL,
+    T_ROLLOUT_IS,
+    T_ROLLOUT_IS_CAP,
+    T_ROLLOUT_RS,
+    T_ROLLOUT_RS_BOUNDS,
+    T_SCALE_REWARDS,
     T_TRUNCATION_MASK,
     T_WARMUP_STEPS,
     T_WEIGHT_DECAY,
@@ -96,6 +105,16 @@ def train(
     loss_agg: Optional[str] = T_LOSS_AGG,
     truncation_mask: Optional[str] = T_TRUNCATION_MASK,
     ctm_rho: Optional[float] = T_CTM_RHO,
+    scale_rewards: Optional[str] = T_SCALE_REWARDS,
+    entropy_coef: Optional[float] = T_ENTROPY_COEF,
+    rollout_is: str = T_ROLLOUT_IS,
+    rollout_is_cap: float = T_ROLLOUT_IS_CAP,
+    rollout_rs: str = T_ROLLOUT_RS,
+    rollout_rs_bounds: str = T_ROLLOUT_RS_BOUNDS,
+    dynamic_sampling: Optional[bool] = T_DYNAMIC_SAMPLING,
+    dynamic_sampling_rounds: int = typer.Option(10, "--dynamic-sampling-rounds", min=1, metavar="N", help="With dynamic sampling: at most N rollout rounds of --batch-problems per step, the first included (verl's max_num_gen_batches); then the step trains on the informative groups it has."),
+    overlong_buffer: Optional[str] = O_OVERLONG_BUFFER,
+    overlong_penalty: float = O_OVERLONG_PENALTY,
     mini_batches: int = T_MINI_BATCHES,
     micro_batch_tokens: int = T_MICRO_BATCH_TOKENS,
     lr: Optional[float] = T_LR,
@@ -125,6 +144,7 @@ def train(
       mc train --model Qwen/Qwen3-1.7B --data lcb_train.jsonl --out runs/q17 --steps 300 --batch-problems 64 \\
           --n 8 -t 1.2 --max-tokens 4096 --preset microcoder --lr 1e-6 --backend vllm --bf16
       mc train --model tiny/ --data train.jsonl --out runs/a --steps 200 --resume
+      mc train --model tiny/ --data train.jsonl --out runs/dapo --steps 100 --lr 3e-4 --preset dapo
       torchrun --nproc-per-node 8 $(which mc) train --model Qwen/Qwen3-4B ... --fsdp --backend vllm
     """
     flags = {name: value for name, value in locals().items() if name not in ("ctx", "out", "resume")}
@@ -191,7 +211,15 @@ def _settings(flags: dict, explicit: set[str]) -> dict:
                             max_tokens=flags["max_tokens"], seed=flags["seed"], batch_size=flags["batch_size"],
                             prompt_template=read_template(flags["prompt_template"]),
                             system_prompt=system_prompt_or_default(flags["system_prompt"]), repeat_window=flags["repeat_window"])
+    from mc.reward.shaping import parse_buffer
+    from mc.train.presets import PRESETS
+
+    trainer = train_config_from(flags)
+    buffer = flags["overlong_buffer"] if flags["overlong_buffer"] is not None else PRESETS[flags["preset"]]["overlong_buffer"]
     loop = LoopConfig(steps=flags["steps"], batch_size=flags["batch_problems"], save_every=flags["save_every"],
-                      eval_every=flags["eval_every"], eval_n=flags["eval_n"], save_groups=flags["save_groups"], seed=flags["seed"])
+                      eval_every=flags["eval_every"], eval_n=flags["eval_n"], save_groups=flags["save_groups"], seed=flags["seed"],
+                      dynamic_sampling=trainer.dynamic_sampling, dynamic_rounds=flags["dynamic_sampling_rounds"],
+                      overlong_buffer=parse_buffer(buffer) if buffer else None,
+                      overlong_penalty=flags["overlong_penalty"])
     judge = judge_config("binary", flags["compare"], flags["time_limit"], flags["memory_mb"], flags["output_mb"], all_tests=False)
-    return {"rollout": rollout, "trainer": train_config_from(flags), "loop": loop, "judge": judge, "backend": flags["backend"]}
+    return {"rollout": rollout, "trainer": trainer, "loop": loop, "judge": judge, "backend": flags["backend"]}

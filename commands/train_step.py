@@ -13,6 +13,8 @@ from mc.commands.common import (
     T_CLIP_LOW,
     T_CTM_RHO,
     T_DUAL_CLIP,
+    T_DYNAMIC_SAMPLING,
+    T_ENTROPY_COEF,
     T_FSDP,
     T_GRAD_CHECKPOINTING,
     T_KL_COEF,
@@ -23,6 +25,11 @@ from mc.commands.common import (
     T_MINI_BATCHES,
     T_PRESET,
     T_REF_MODEL,
+    T_ROLLOUT_IS,
+    T_ROLLOUT_IS_CAP,
+    T_ROLLOUT_RS,
+    T_ROLLOUT_RS_BOUNDS,
+    T_SCALE_REWARDS,
     T_TRUNCATION_MASK,
     T_WARMUP_STEPS,
     T_WEIGHT_DECAY,
@@ -44,6 +51,14 @@ def train_step(
     loss_agg: Optional[str] = T_LOSS_AGG,
     truncation_mask: Optional[str] = T_TRUNCATION_MASK,
     ctm_rho: Optional[float] = T_CTM_RHO,
+    scale_rewards: Optional[str] = T_SCALE_REWARDS,
+    entropy_coef: Optional[float] = T_ENTROPY_COEF,
+    rollout_is: str = T_ROLLOUT_IS,
+    rollout_is_cap: float = T_ROLLOUT_IS_CAP,
+    rollout_rs: str = T_ROLLOUT_RS,
+    rollout_rs_bounds: str = T_ROLLOUT_RS_BOUNDS,
+    dynamic_sampling: Optional[bool] = T_DYNAMIC_SAMPLING,
+    batch_groups: Optional[int] = typer.Option(None, "--batch-groups", min=1, metavar="N", help="Train on the first N groups (after --dynamic-sampling drops the uninformative ones): pipe in more, and the step keeps a full batch."),
     mini_batches: int = T_MINI_BATCHES,
     micro_batch_tokens: int = T_MICRO_BATCH_TOKENS,
     lr: Optional[float] = T_LR,
@@ -65,6 +80,9 @@ def train_step(
       mc rollout -m ckpt/ --n 8 train.jsonl | mc reward | mc train-step --policy ckpt/ --out ckpt/
       mc train-step --policy ckpt/ --out ckpt2/ --preset dapo --mini-batches 4 scored.jsonl > metrics.jsonl
       mc train-step --policy tiny/ --out step1/ --lr 3e-4 --truncation-mask none scored.jsonl
+      mc rollout -m ckpt/ --n 16 48_problems.jsonl | mc reward --overlong-buffer 20% \
+          | mc train-step --policy ckpt/ --out ckpt/ --preset dapo --batch-groups 16
+      mc train-step --policy ckpt/ --out ckpt/ --rollout-is token --rollout-is-cap 2 scored.jsonl
       torchrun --nproc-per-node 8 $(which mc) train-step --policy ckpt/ --out ckpt/ --fsdp --bf16 scored.jsonl
     """
     from mc import console
@@ -83,11 +101,38 @@ def train_step(
 
         resolve_device(device)
     groups = list(console.track(iter_records(inputs or ["-"], validate=validate_scored_group), "reading groups"))
+    groups, selection = select_groups(groups, config)
     trainer = Trainer(policy, config, device)
-    for line in trainer.train_step(groups):
+    lines = trainer.train_step(groups) if groups else trainer.skip_step("no informative group")
+    for line in lines:
         if trainer.main:  # under torchrun every rank reads all groups; rank 0 reports and writes
-            write_stdout(dumps(line))
+            write_stdout(dumps({**line, **selection}))
     trainer.save(out)
     if trainer.main:
         console.log(f"step {trainer.step} saved to {out} ({trainer.optimizer_steps} optimizer steps in all)")
 
+
+
+def select_groups(groups: list[dict], config) -> tuple[list[dict], dict]:
+    """The groups to train on (--dynamic-sampling, --batch-groups) and the figures of that choice."""
+    from mc import console
+    from mc.errors import McError
+    from mc.train.dynamic import filter_groups
+    from mc.train.presets import PRESETS
+
+    if not groups:
+        raise McError("no groups to train on", "pipe in groups scored by `mc reward`")
+    if PRESETS[config.preset]["overlong_buffer"] and not any("overlong_penalty" in s for g in groups for s in g["samples"]):
+        console.warn(f"--preset {config.preset} includes DAPO's soft overlong punishment, a reward option: these groups were "
+                     f"not shaped (pipe them through `mc reward --overlong-buffer {PRESETS[config.preset]['overlong_buffer']}`)")
+    if not config.dynamic_sampling:
+        return groups[: config.batch_groups] if config.batch_groups else groups, {}
+    kept, informative = filter_groups(groups, config.batch_groups)
+    if config.batch_groups and len(kept) < config.batch_groups:
+        console.warn(f"dynamic sampling: {informative} of {len(groups)} groups are informative, fewer than --batch-groups "
+                     f"{config.batch_groups}: training on {len(kept)} (pipe in more problems)")
+    elif not kept:
+        console.warn(f"dynamic sampling: none of the {len(groups)} groups is informative (every group's rewards are equal): "
+                     "no update, the step is counted")
+    return kept, {"dynamic_rolled_groups": len(groups), "dynamic_informative": informative,
+                  "dynamic_kept_frac": informative / len(groups)}

@@ -11,7 +11,7 @@ _mc() {
         "mc") subs="completions data eval model reward rollout sft train train-step"; opts="--debug --version -h --help" ;;
         "mc completions") subs="bash zsh fish"; opts="-h --help" ;;
         "mc data") subs="batch difficulty filter import split stats synth verify"; opts="-h --help" ;;
-        "mc data batch") subs=""; opts="--step --size --seed --out -o -h --help" ;;
+        "mc data batch") subs=""; opts="--step --position --size --seed --out -o -h --help" ;;
         "mc data difficulty") subs=""; opts="--keep --report --out -o -h --help" ;;
         "mc data filter") subs=""; opts="--dedup --dedup-threshold --decontaminate --ngram --overlap --before --after --keep-undated --max-tests --require-tests --drop-needs-checker --platform --difficulty --report --out -o -h --help" ;;
         "mc data import") subs=""; opts="--format -f --join --skip-bad --out -o -h --help" ;;
@@ -26,14 +26,15 @@ _mc() {
         "mc model") subs="import-gguf init"; opts="-h --help" ;;
         "mc model import-gguf") subs=""; opts="--dtype --force -h --help" ;;
         "mc model init") subs=""; opts="--size --seed --corpus --force -h --help" ;;
-        "mc reward") subs=""; opts="--reward --compare --workers -j --time-limit --memory-mb --output-mb --all-tests --isolation --shard --out -o -h --help" ;;
+        "mc reward") subs=""; opts="--reward --compare --workers -j --time-limit --memory-mb --output-mb --all-tests --isolation --shard --overlong-buffer --overlong-penalty --max-tokens --out -o -h --help" ;;
         "mc rollout") subs=""; opts="--model -m --n -n --temperature -t --temperature-schedule --target-diversity --probe-problems --top-p --top-k --max-tokens --seed --backend --batch-size --prompt-template --system-prompt --tensor-parallel-size --vllm-arg --device --dtype --policy-version --repeat-window --out -o -h --help" ;;
         "mc sft") subs=""; opts="--model -m --data --out --force --steps --lr --batch-size --max-tokens --seed --max-seconds --prompt-template --system-prompt -h --help" ;;
-        "mc train") subs=""; opts="--model -m --data --out --steps --batch-problems --save-every --eval-data --eval-every --eval-n --save-groups --resume --seed --n -n --temperature -t --temperature-schedule --target-diversity --probe-problems --top-p --top-k --max-tokens --backend --batch-size --tensor-parallel-size --vllm-arg --prompt-template --system-prompt --repeat-window --device --dtype --preset --clip-low --clip-high --dual-clip --kl-coef --ref-model --loss-agg --truncation-mask --ctm-rho --mini-batches --micro-batch-tokens --lr --warmup-steps --weight-decay --max-grad-norm --bf16 --grad-checkpointing --fsdp --compare --workers -j --time-limit --memory-mb --output-mb --isolation -h --help" ;;
-        "mc train-step") subs=""; opts="--policy --out --force --preset --clip-low --clip-high --dual-clip --kl-coef --ref-model --loss-agg --truncation-mask --ctm-rho --mini-batches --micro-batch-tokens --lr --warmup-steps --weight-decay --max-grad-norm --max-tokens --seed --bf16 --grad-checkpointing --fsdp --device -h --help" ;;
+        "mc train") subs=""; opts="--model -m --data --out --steps --batch-problems --save-every --eval-data --eval-every --eval-n --save-groups --resume --seed --n -n --temperature -t --temperature-schedule --target-diversity --probe-problems --top-p --top-k --max-tokens --backend --batch-size --tensor-parallel-size --vllm-arg --prompt-template --system-prompt --repeat-window --device --dtype --preset --clip-low --clip-high --dual-clip --kl-coef --ref-model --loss-agg --truncation-mask --ctm-rho --scale-rewards --entropy-coef --rollout-is --rollout-is-cap --rollout-rs --rollout-rs-bounds --dynamic-sampling --no-dynamic-sampling --dynamic-sampling-rounds --overlong-buffer --overlong-penalty --mini-batches --micro-batch-tokens --lr --warmup-steps --weight-decay --max-grad-norm --bf16 --grad-checkpointing --fsdp --compare --workers -j --time-limit --memory-mb --output-mb --isolation -h --help" ;;
+        "mc train-step") subs=""; opts="--policy --out --force --preset --clip-low --clip-high --dual-clip --kl-coef --ref-model --loss-agg --truncation-mask --ctm-rho --scale-rewards --entropy-coef --rollout-is --rollout-is-cap --rollout-rs --rollout-rs-bounds --dynamic-sampling --no-dynamic-sampling --batch-groups --mini-batches --micro-batch-tokens --lr --warmup-steps --weight-decay --max-grad-norm --max-tokens --seed --bf16 --grad-checkpointing --fsdp --device -h --help" ;;
     esac
     case "$path:$prev" in
         "mc data batch:--step") COMPREPLY=(); return ;;
+        "mc data batch:--position") COMPREPLY=(); return ;;
         "mc data batch:--size") COMPREPLY=(); return ;;
         "mc data batch:--seed") COMPREPLY=(); return ;;
         "mc data batch:--out"|"mc data batch:-o") COMPREPLY=($(compgen -f -- "$cur")); return ;;
@@ -112,6 +113,9 @@ _mc() {
         "mc reward:--output-mb") COMPREPLY=(); return ;;
         "mc reward:--isolation") COMPREPLY=($(compgen -W "full seccomp none" -- "$cur")); return ;;
         "mc reward:--shard") COMPREPLY=(); return ;;
+        "mc reward:--overlong-buffer") COMPREPLY=(); return ;;
+        "mc reward:--overlong-penalty") COMPREPLY=(); return ;;
+        "mc reward:--max-tokens") COMPREPLY=(); return ;;
         "mc reward:--out"|"mc reward:-o") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mc rollout:--model"|"mc rollout:-m") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mc rollout:--n"|"mc rollout:-n") COMPREPLY=(); return ;;
@@ -172,7 +176,7 @@ _mc() {
         "mc train:--repeat-window") COMPREPLY=(); return ;;
         "mc train:--device") COMPREPLY=(); return ;;
         "mc train:--dtype") COMPREPLY=($(compgen -W "float32 bfloat16 float16" -- "$cur")); return ;;
-        "mc train:--preset") COMPREPLY=($(compgen -W "microcoder dapo grpo" -- "$cur")); return ;;
+        "mc train:--preset") COMPREPLY=($(compgen -W "microcoder dapo drgrpo grpo" -- "$cur")); return ;;
         "mc train:--clip-low") COMPREPLY=(); return ;;
         "mc train:--clip-high") COMPREPLY=(); return ;;
         "mc train:--dual-clip") COMPREPLY=(); return ;;
@@ -181,6 +185,15 @@ _mc() {
         "mc train:--loss-agg") COMPREPLY=($(compgen -W "token-mean seq-mean-token-mean seq-mean-token-sum-norm" -- "$cur")); return ;;
         "mc train:--truncation-mask") COMPREPLY=($(compgen -W "none all conditional" -- "$cur")); return ;;
         "mc train:--ctm-rho") COMPREPLY=(); return ;;
+        "mc train:--scale-rewards") COMPREPLY=($(compgen -W "group batch none" -- "$cur")); return ;;
+        "mc train:--entropy-coef") COMPREPLY=(); return ;;
+        "mc train:--rollout-is") COMPREPLY=($(compgen -W "none token sequence" -- "$cur")); return ;;
+        "mc train:--rollout-is-cap") COMPREPLY=(); return ;;
+        "mc train:--rollout-rs") COMPREPLY=($(compgen -W "none token sequence geometric" -- "$cur")); return ;;
+        "mc train:--rollout-rs-bounds") COMPREPLY=(); return ;;
+        "mc train:--dynamic-sampling-rounds") COMPREPLY=(); return ;;
+        "mc train:--overlong-buffer") COMPREPLY=(); return ;;
+        "mc train:--overlong-penalty") COMPREPLY=(); return ;;
         "mc train:--mini-batches") COMPREPLY=(); return ;;
         "mc train:--micro-batch-tokens") COMPREPLY=(); return ;;
         "mc train:--lr") COMPREPLY=(); return ;;
@@ -195,7 +208,7 @@ _mc() {
         "mc train:--isolation") COMPREPLY=($(compgen -W "full seccomp none" -- "$cur")); return ;;
         "mc train-step:--policy") COMPREPLY=(); return ;;
         "mc train-step:--out") COMPREPLY=(); return ;;
-        "mc train-step:--preset") COMPREPLY=($(compgen -W "microcoder dapo grpo" -- "$cur")); return ;;
+        "mc train-step:--preset") COMPREPLY=($(compgen -W "microcoder dapo drgrpo grpo" -- "$cur")); return ;;
         "mc train-step:--clip-low") COMPREPLY=(); return ;;
         "mc train-step:--clip-high") COMPREPLY=(); return ;;
         "mc train-step:--dual-clip") COMPREPLY=(); return ;;
@@ -204,6 +217,13 @@ _mc() {
         "mc train-step:--loss-agg") COMPREPLY=($(compgen -W "token-mean seq-mean-token-mean seq-mean-token-sum-norm" -- "$cur")); return ;;
         "mc train-step:--truncation-mask") COMPREPLY=($(compgen -W "none all conditional" -- "$cur")); return ;;
         "mc train-step:--ctm-rho") COMPREPLY=(); return ;;
+        "mc train-step:--scale-rewards") COMPREPLY=($(compgen -W "group batch none" -- "$cur")); return ;;
+        "mc train-step:--entropy-coef") COMPREPLY=(); return ;;
+        "mc train-step:--rollout-is") COMPREPLY=($(compgen -W "none token sequence" -- "$cur")); return ;;
+        "mc train-step:--rollout-is-cap") COMPREPLY=(); return ;;
+        "mc train-step:--rollout-rs") COMPREPLY=($(compgen -W "none token sequence geometric" -- "$cur")); return ;;
+        "mc train-step:--rollout-rs-bounds") COMPREPLY=(); return ;;
+        "mc train-step:--batch-groups") COMPREPLY=(); return ;;
         "mc train-step:--mini-batches") COMPREPLY=(); return ;;
         "mc train-step:--micro-batch-tokens") COMPREPLY=(); return ;;
         "mc train-step:--lr") COMPREPLY=(); return ;;

@@ -21,6 +21,7 @@ from mc.reward.judge import TESTS_RUN, JudgeConfig, judge_sample
 from mc.reward.sandbox.pool import Sandbox
 
 T = TypeVar("T")
+SHAPING_FIELDS = ("judged_reward", "overlong_penalty")  # written by mc.reward.shaping
 
 
 def validate_group(group: dict) -> None:
@@ -106,6 +107,8 @@ def score_groups(
         for sample, result in zip(group["samples"], results):
             report.tests_run += result.pop(TESTS_RUN, 0)
             merged = {**sample, **result}
+            for stale in SHAPING_FIELDS:  # the reward is judged afresh: any earlier shaping no longer applies
+                merged.pop(stale, None)
             if "repeat" not in sample and isinstance(sample.get("token_ids"), list):
                 merged["repeat"] = ends_in_loop(sample["token_ids"])
             samples.append(merged)

@@ -8,10 +8,19 @@ Run folder layout (everything a later `--resume` needs):
     RUN/run.json            the run's flags (what --resume continues with) and resolved settings
 
 Determinism, so that a resumed run and a piece-by-piece run match a straight
-one: step k trains on `batch_problems(train, k, size, seed)` (the problems of
-epoch k*size // len(train), shuffled with seed + epoch), samples with rollout
-seed `seed + k`, and masks with train-step's (seed, step) generator; the
-trainer's own state lives in the checkpoint. On resume the last complete
+one: the problems are read in a fixed order (epochs are shuffles of the set
+with seed + epoch) from a data position the checkpoint records; step k takes
+the next `size` of them (without dynamic sampling: positions k*size onwards),
+samples with rollout seed `seed + k`, and masks with train-step's (seed, step)
+generator; the trainer's own state lives in the checkpoint.
+
+Dynamic sampling (DAPO): groups whose rewards are all equal are dropped and
+the step rolls out the next `size` problems, round after round (round r
+samples with seed `seed + k + r * 10**7`), until it holds `size` informative
+groups or has made `dynamic_rounds` rounds; surplus informative groups are
+dropped, as DAPO does. Every problem rolled out moves the data position on.
+After the last round the step trains on what it has (verl stops the run
+instead); with no informative group at all it makes no update and is counted. On resume the last complete
 checkpoint is loaded, metrics lines of later steps are dropped (so no step is
 lost or counted twice) and the loop goes on from its step. The flags a resume
 runs with are the run's own (mc.train.settings.resume_flags), so run.json
@@ -40,9 +49,11 @@ from mc.eval.report import build_report
 from mc.jsonl import atomic_path, dumps, write_records
 from mc.reward.judge import JudgeConfig
 from mc.reward.score import ScoreReport, score_groups
+from mc.reward.shaping import shape_group
 from mc.rollout.diversity import batch_diversity
 from mc.rollout.rollout import Roller, RolloutConfig, RolloutReport
 from mc.train.checkpoint import model_ref
+from mc.train.dynamic import informative
 from mc.train.settings import RUN_FILE, read_run
 from mc.train.step import Trainer, TrainConfig
 
@@ -59,20 +70,30 @@ class LoopConfig:
     eval_temperature: float | None = None  # default: the rollout temperature
     save_groups: bool = False
     seed: int = 0
+    dynamic_sampling: bool = False  # drop all-equal groups and roll out more problems (DAPO)
+    dynamic_rounds: int = 10  # at most this many rollout rounds per step, the first included (verl's max_num_gen_batches)
+    overlong_buffer: tuple[float, bool] | None = None  # DAPO's soft overlong punishment (mc.reward.shaping.parse_buffer)
+    overlong_penalty: float = 1.0
 
 
-def batch_problems(problems: list[dict], step: int, size: int, seed: int) -> list[dict]:
-    """The problems of `step`: epochs are shuffles of the set (seed + epoch), taken in order."""
+def problems_at(problems: list[dict], start: int, count: int, seed: int) -> list[dict]:
+    """`count` problems from data position `start`: epochs are shuffles of the set (seed + epoch), taken in order."""
     n = len(problems)
     if n == 0:
         raise McError("the training set is empty")
-    chosen = []
-    for position in range(step * size, (step + 1) * size):
+    chosen, orders = [], {}
+    for position in range(start, start + count):
         epoch, index = divmod(position, n)
-        order = list(range(n))
-        random.Random(seed + epoch).shuffle(order)
-        chosen.append(problems[order[index]])
+        if epoch not in orders:
+            orders[epoch] = list(range(n))
+            random.Random(seed + epoch).shuffle(orders[epoch])
+        chosen.append(problems[orders[epoch][index]])
     return chosen
+
+
+def batch_problems(problems: list[dict], step: int, size: int, seed: int) -> list[dict]:
+    """The problems of `step` in a run without dynamic sampling (data positions step * size onwards)."""
+    return problems_at(problems, step * size, size, seed)
 
 
 def checkpoint_dir(run: str, step: int) -> str:
@@ -204,8 +225,8 @@ class Loop:
         tp = self.tensor_parallel_size if self.backend.name == "vllm" else 1
         return self.world.rank // tp, self.world.size // tp
 
-    def _roller(self, step: int, temperature: float | None = None, n: int | None = None) -> Roller:
-        seed = self.loop.seed + step
+    def _roller(self, step: int, temperature: float | None = None, n: int | None = None, round: int = 0) -> Roller:
+        seed = self.loop.seed + step + round * 10**7
         if self.world:  # one sampling stream per group; group 0 of 1 is the single-process stream
             index, count = self._sampling_ranks()
             seed = seed * count + index
@@ -280,15 +301,19 @@ class Loop:
         while self.trainer.step < loop.steps:
             step = self.trainer.step
             started = time.monotonic()
-            problems = batch_problems(self.train, step, loop.batch_size, loop.seed)
             rollout_report = RolloutReport()
-            t0 = time.monotonic()
-            scored, t1 = self._scored_groups(self._roller(step), problems, rollout_report, timed=True)
+            scored, rolled, selection, rollout_s, reward_s = self._step_groups(step, rollout_report)
             t2 = time.monotonic()
             if self.backend.name == "vllm":
                 self.backend.sleep()
             self._phase("train: starting")
-            lines = self.trainer.train_step(scored, on_phase=lambda text: self._phase(f"train: {text}"))
+            if scored:
+                lines = self.trainer.train_step(scored, on_phase=lambda text: self._phase(f"train: {text}"))
+            else:
+                lines = self.trainer.skip_step("no informative group")
+                if self.trainer.main:
+                    console.warn(f"step {step}: no informative group in {selection['dynamic_rolled_groups']} rolled out "
+                                 f"({selection['dynamic_rounds']} rounds): no update")
             t3 = time.monotonic()
             if self.backend.name == "vllm":
                 self.backend.wake_up()
@@ -296,9 +321,10 @@ class Loop:
             extra = {
                 "diversity": batch_diversity(rollout_report.diversities),
                 "temperature": rollout_report.temperature,
-                "pass_rate": sum(s["verdict"] == "pass" for g in scored for s in g["samples"]) / max(rollout_report.samples, 1),
+                "pass_rate": sum(s["verdict"] == "pass" for g in rolled for s in g["samples"]) / max(rollout_report.samples, 1),
                 "truncated_rate": rollout_report.truncated / max(rollout_report.samples, 1),
-                "rollout_s": round(t1 - t0, 3), "reward_s": round(t2 - t1, 3), "train_s": round(t3 - t2, 3),
+                "rollout_s": round(rollout_s, 3), "reward_s": round(reward_s, 3), "train_s": round(t3 - t2, 3),
+                **selection,
             }
             if self._evaluates_after(step + 1):
                 extra.update(self.evaluate(step + 1))
@@ -316,6 +342,37 @@ class Loop:
                 self.trainer.save(checkpoint_dir(self.run, step + 1))
             if on_step and self.trainer.main:
                 on_step({**lines[-1], **extra})
+
+    def _step_groups(self, step: int, report: RolloutReport) -> tuple[list[dict], list[dict], dict, float, float]:
+        """The step's scored groups: (to train on, every group rolled out, dynamic-sampling
+        figures, rollout seconds, reward seconds). Moves the data position on."""
+        loop, size = self.loop, self.loop.batch_size
+        position = self.trainer.data_position if self.trainer.data_position is not None else step * size
+        kept, rolled, rollout_s, reward_s, rounds = [], [], 0.0, 0.0, 0
+        while True:
+            problems = problems_at(self.train, position, size, loop.seed)
+            position += size
+            t0 = time.monotonic()
+            scored, t1 = self._scored_groups(self._roller(step, round=rounds), problems, report, timed=True,
+                                             label=f"round {rounds + 1}: " if rounds else "")
+            rollout_s, reward_s = rollout_s + (t1 - t0), reward_s + (time.monotonic() - t1)
+            if loop.overlong_buffer is not None:
+                scored = [shape_group(g, loop.overlong_buffer, loop.overlong_penalty) for g in scored]
+            rounds += 1
+            rolled += scored
+            if not loop.dynamic_sampling:
+                kept = scored
+                break
+            kept += [g for g in scored if informative(g)]
+            if len(kept) >= size or rounds >= loop.dynamic_rounds:
+                break
+        self.trainer.data_position = position
+        if not loop.dynamic_sampling:
+            return kept, rolled, {}, rollout_s, reward_s
+        informative_count = len(kept)
+        selection = {"dynamic_rounds": rounds, "dynamic_rolled_groups": len(rolled), "dynamic_informative": informative_count,
+                     "dynamic_kept_frac": informative_count / len(rolled)}
+        return kept[:size], rolled, selection, rollout_s, reward_s
 
     # -- several ranks --------------------------------------------------------------
 

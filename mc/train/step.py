@@ -1,7 +1,8 @@
 """One MicroCoder-GRPO update: scored groups in, new weights and metrics out.
 
 The order of work for one batch (one policy step):
-1. flatten the groups; group advantages from the rewards (statistics before any mask);
+1. flatten the groups; group advantages from the rewards (statistics before any
+   mask; scaled by the group's std, the batch's, or not at all: Dr. GRPO);
 2. the truncation mask (seeded by --seed and the step), zeroing advantages and
    removing masked samples' tokens from the loss;
 3. old log-probs: the policy before any update, recomputed here (the sampler's
@@ -10,7 +11,10 @@ The order of work for one batch (one policy step):
    forward pass (detached): the same numbers without a second pass;
 4. K mini-batches, each one optimizer step, each split into micro-batches by a
    token budget for gradient accumulation; the loss is aggregated over the whole
-   mini-batch, so the micro-batch split does not change it.
+   mini-batch, so the micro-batch split does not change it. The policy loss of
+   each token may be weighted by the sampler correction (mc/train/correction.py);
+   KL and entropy terms are added unweighted. A gradient that is not finite is
+   dropped (no optimizer step), so NaN never reaches the weights.
 A `Trainer` keeps model and optimizer in memory across steps (mc train does);
 `mc train-step` loads one from a checkpoint, runs one step and saves it.
 """
@@ -25,12 +29,13 @@ from dataclasses import asdict, dataclass
 import torch
 
 from mc.errors import McError
-from mc.train.advantages import group_advantages
+from mc.train.advantages import ADVANTAGES
+from mc.train.correction import is_weights, rejection_mask
 from mc.train.checkpoint import load_optimizer_tensors, model_ref, read_trainer_state, restore_rng, save_checkpoint
 from mc.train.groups import check_vocabulary
 from mc.train import distributed
 from mc.train.logprobs import LogprobModel
-from mc.train.losses import aggregate, clipped_surrogate, kl_k3
+from mc.train.losses import LOG_RATIO_BOUND, aggregate, clipped_surrogate, kl_k3
 from mc.train.masks import truncation_mask
 
 
@@ -38,11 +43,20 @@ from mc.train.masks import truncation_mask
 class TrainConfig:
     clip_low: float = 0.2
     clip_high: float = 0.28
-    dual_clip: float | None = None
+    dual_clip: float | None = 3.0  # None or 0: off
     kl_coef: float = 0.0
     loss_agg: str = "token-mean"
     truncation_mask: str = "conditional"
     ctm_rho: float = 0.1
+    scale_rewards: str = "group"  # group | batch | none (Dr. GRPO)
+    entropy_coef: float = 0.0
+    rollout_is: str = "none"  # none | token | sequence: truncated importance sampling against the sampler
+    rollout_is_cap: float = 2.0
+    rollout_rs: str = "none"  # none | token | sequence | geometric: reject extreme sampler ratios
+    rollout_rs_low: float = 0.5
+    rollout_rs_high: float = 2.0
+    dynamic_sampling: bool = False  # drop groups whose rewards are all equal
+    batch_groups: int | None = None  # train-step: train on at most this many groups (after dynamic sampling)
     mini_batches: int = 1
     micro_batch_tokens: int = 16384
     lr: float = 1e-6
@@ -78,40 +92,40 @@ class Batch:
 
 def build_batch(groups: list[dict], config: TrainConfig, step: int) -> Batch:
     prompt_ids, response_ids, sampler_lps, group_of = [], [], [], []
-    rewards, temps, truncated, non_incorrect, repeat, advantages = [], [], [], [], [], []
-    zero_variance = 0
+    rewards, temps, truncated, non_incorrect, repeat = [], [], [], [], []
     max_tokens = config.max_tokens or 0
+    needs_sampler = config.rollout_is != "none" or config.rollout_rs != "none"
     for g_index, group in enumerate(groups):
         samples = group["samples"]
-        r = []
         for s in samples:
             if "reward" not in s:
                 raise McError(f"group {g_index} ({group['problem'].get('id')}): samples have no reward", "pipe the groups through `mc reward` first")
             if not isinstance(s.get("token_ids"), list) or not s["token_ids"]:
                 raise McError(f"group {g_index} ({group['problem'].get('id')}): a sample has no token_ids", "train on groups written by `mc rollout`")
-            r.append(float(s["reward"]))
-        adv, zero = group_advantages(torch.tensor([r], dtype=torch.float64))
-        zero_variance += int(zero[0])
-        advantages += adv[0].tolist()
+            if needs_sampler and not isinstance(s.get("logprobs"), list):
+                raise McError(f"group {g_index} ({group['problem'].get('id')}): a sample has no sampler logprobs, which "
+                              f"--rollout-is / --rollout-rs need", "train on groups written by `mc rollout`, or drop those flags")
         rollout_max = (group.get("rollout") or {}).get("max_tokens")
         if not config.max_tokens:
             max_tokens = max(max_tokens, rollout_max or max(len(s["token_ids"]) for s in samples))
-        for s, reward in zip(samples, r):
+        for s in samples:
             prompt_ids.append(list(group["prompt_ids"]))
             response_ids.append(list(s["token_ids"]))
             sampler_lps.append(s.get("logprobs"))
-            rewards.append(reward)
+            rewards.append(float(s["reward"]))
             temps.append(float(s.get("temperature") or 1.0))  # absent, null or 0 (greedy): T = 1
             truncated.append(s.get("finish_reason") == "length")
             non_incorrect.append(bool(s.get("non_incorrect", False)))
             repeat.append(bool(s.get("repeat", False)))
             group_of.append(g_index)
+    advantages, zero_variance = ADVANTAGES[config.scale_rewards](torch.tensor(rewards, dtype=torch.float64),
+                                                                 torch.tensor(group_of, dtype=torch.long))
     generator = torch.Generator().manual_seed(config.seed * 1_000_003 + step)
     masked, eligible = truncation_mask(torch.tensor(truncated), torch.tensor(non_incorrect), torch.tensor(repeat),
                                        config.truncation_mask, config.ctm_rho, generator)
-    adv = torch.tensor(advantages, dtype=torch.float32) * (~masked).float()
+    adv = advantages.float() * (~masked).float()
     return Batch(prompt_ids, response_ids, sampler_lps, torch.tensor(rewards), adv, torch.tensor(temps), masked, eligible,
-                 group_of, zero_variance, len(groups), max_tokens)
+                 group_of, int(zero_variance.sum()), len(groups), max_tokens)
 
 
 def micro_batches(indices: list[int], lengths: list[int], budget: int) -> list[list[int]]:
@@ -153,6 +167,12 @@ class Trainer:
                                            betas=(0.9, 0.999), eps=1e-8)
         self.step = state.meta.get("step", 0)
         self.optimizer_steps = state.meta.get("optimizer_steps", 0)
+        # mc train's position in its problem order (dynamic sampling reads more than step x batch); None: not recorded
+        self.data_position = state.meta.get("data_position")
+        if self.data_position is not None and (not isinstance(self.data_position, int) or isinstance(self.data_position, bool)
+                                               or self.data_position < 0):
+            raise McError(f"{policy_path}/meta.json: data_position must be a non-negative integer, got {self.data_position!r}",
+                          "restore the checkpoint, or delete that key to resume at step x batch problems")
         self.ref_path = model_ref(config.ref_model or state.meta.get("ref_model") or policy_path)
         self._load_trainer_state(state)
         self.ref = None
@@ -276,9 +296,11 @@ class Trainer:
                          "old_logprobs_s": round(timings["old_logprobs_s"], 4)})
             line["tokens_per_s"] = sum(lengths[i] for i in rows) / max(line["update_s"], 1e-9)
             metrics.append(line)
-        entropy_sum, gap_sum, gap_tokens = distributed.all_sum([stats.entropy_sum, stats.gap_sum, stats.gap_tokens],
-                                                               self.world, self.device)
+        entropy_sum, gap_sum, gap_tokens, ratio_sum = distributed.all_sum(
+            [stats.entropy_sum, stats.gap_sum, stats.gap_tokens, stats.ratio_sum], self.world, self.device)
         gap_max = distributed.all_max(stats.gap_max, self.world, self.device)
+        ratio_max = distributed.all_max(stats.ratio_max, self.world, self.device)
+        ratio_min = -distributed.all_max(-stats.ratio_min, self.world, self.device)
         response_tokens = sum(len(r) for r in batch.response_ids)
         batch_stats = {
             "reward_mean": float(batch.rewards.mean()),
@@ -296,6 +318,9 @@ class Trainer:
             "entropy": entropy_sum / max(response_tokens, 1),
             "sampler_gap_mean": gap_sum / gap_tokens if gap_tokens else None,
             "sampler_gap_max": gap_max if gap_tokens else None,
+            "sampler_ratio_mean": ratio_sum / gap_tokens if gap_tokens else None,
+            "sampler_ratio_max": ratio_max if gap_tokens else None,
+            "sampler_ratio_min": ratio_min if gap_tokens else None,
         }
         if self.world:
             batch_stats["ranks"] = self.world.size
@@ -306,6 +331,15 @@ class Trainer:
             line["wall_s"] = round(time.monotonic() - started, 4)
         return metrics
 
+    def skip_step(self, reason: str) -> list[dict]:
+        """A step with nothing to train on (dynamic sampling found no informative group):
+        weights and optimizer state stay as they are, and the step is counted, so a run
+        moves on to the next problems instead of stopping."""
+        line = {"step": self.step, "optimizer_step": self.optimizer_steps, "mini_batch": 0, "skipped": reason,
+                "groups": 0, "samples": 0}
+        self.step += 1
+        return [line]
+
     def _mini_batch(self, batch: Batch, rows: list[int], mine: list[int], lengths: list[int], old: dict | None,
                     ref: dict, stats: "_SampleStats") -> dict:
         """One optimizer step over `rows` (this rank computes `mine` of them); `old` None:
@@ -313,23 +347,28 @@ class Trainer:
         c = self.config
         counted = [i for i in rows if not bool(batch.masked[i])]
         # The whole mini-batch's denominators (every rank holds the batch): the sum over
-        # ranks of their losses is the single-process loss.
-        norm = {"tokens": float(sum(len(batch.response_ids[i]) for i in counted)) or 1.0, "seqs": float(len(counted)) or 1.0}
+        # ranks of their losses is the single-process loss. Sequence modes count every
+        # sample, masked or not (mc.train.losses.aggregate).
+        norm = {"tokens": float(sum(len(batch.response_ids[i]) for i in counted)) or 1.0, "seqs": float(len(rows)) or 1.0}
         scale = self.world.size if self.world else 1  # DDP / FSDP2 average gradients over ranks
-        sums = {"loss": 0.0, "pg_loss": 0.0, "kl": 0.0, "clipped_low": 0.0, "clipped_high": 0.0, "approx_kl": 0.0, "tokens": 0.0}
+        correcting = c.rollout_is != "none" or c.rollout_rs != "none"
+        with_entropy = old is None or c.entropy_coef > 0
+        names = ("loss", "pg_loss", "kl", "entropy_loss", "clipped_low", "clipped_high", "clipped", "dual_clipped",
+                 "approx_kl", "tokens", "is_weight", "is_capped", "rs_rejected")
+        sums = dict.fromkeys(names, 0.0)
         self.optimizer.zero_grad(set_to_none=True)
         for micro in self._micro_batches(mine, lengths):
             if micro is None:  # padding pass: join the collectives, add nothing
                 logprobs, _, _ = self._logprobs(self.policy, batch, rows[:1])
                 (logprobs.sum() * 0.0).backward()
                 continue
-            logprobs, entropy, response = self._logprobs(self.policy, batch, micro, with_entropy=old is None)
+            logprobs, entropy, response = self._logprobs(self.policy, batch, micro, with_entropy=with_entropy)
             # Response tokens gathered into [M, width], left-aligned at each response's start.
             new, valid = _response_tokens(logprobs, response)
+            entropy_t = _response_tokens(entropy, response)[0] if with_entropy else None
             if old is None:
                 old_t = new.detach()
-                stats.add_rows(old_t, valid, _response_tokens(entropy.detach(), response)[0],
-                               [batch.sampler_logprobs[i] for i in micro])
+                stats.add_rows(old_t, valid, entropy_t.detach(), [batch.sampler_logprobs[i] for i in micro])
             else:
                 old_t = _padded([old[i] for i in micro], new.shape[1], self.device)
             ref_t = _padded([ref[i] for i in micro], new.shape[1], self.device) if ref else None
@@ -337,22 +376,35 @@ class Trainer:
             mask = (valid & kept[:, None]).float()
             advantages = batch.advantages[micro].to(self.device)  # [M]
             pg, indicators = clipped_surrogate(new, old_t, advantages, c.clip_low, c.clip_high, c.dual_clip)
-            per_token = pg
+            weights = mask
+            if correcting:  # rejected tokens get weight 0 and stay in token-mean's denominator (TRL's *_mask modes)
+                sampler_t = _padded([torch.tensor(batch.sampler_logprobs[i]) for i in micro], new.shape[1], self.device)
+                weights, capped = is_weights(old_t, sampler_t, mask, c.rollout_is, c.rollout_is_cap)
+                keep = rejection_mask(old_t, sampler_t, mask, c.rollout_rs, c.rollout_rs_low, c.rollout_rs_high)
+                weights = weights * keep
+                sums["is_capped"] += float((capped & keep).sum())
+                sums["rs_rejected"] += float(mask.sum() - keep.sum())
+            per_token = pg * weights
             kl = None
             if self.ref is not None:
                 kl = kl_k3(new, ref_t)
-                per_token = pg + c.kl_coef * kl
+                per_token = per_token + c.kl_coef * kl
+            if c.entropy_coef > 0:
+                per_token = per_token - c.entropy_coef * entropy_t
             loss = aggregate(per_token, mask, c.loss_agg, batch.max_tokens, norm)
             (loss * scale).backward()
             with torch.no_grad():
                 sums["loss"] += float(loss)
-                sums["pg_loss"] += float(aggregate(pg, mask, c.loss_agg, batch.max_tokens, norm))
+                sums["pg_loss"] += float(aggregate(pg * weights, mask, c.loss_agg, batch.max_tokens, norm))
                 if kl is not None:
                     sums["kl"] += float(aggregate(kl, mask, c.loss_agg, batch.max_tokens, norm))
-                sums["clipped_low"] += float((indicators["clipped_low"] * mask).sum())
-                sums["clipped_high"] += float((indicators["clipped_high"] * mask).sum())
+                if c.entropy_coef > 0:
+                    sums["entropy_loss"] += float(aggregate(entropy_t, mask, c.loss_agg, batch.max_tokens, norm))
+                for name in ("clipped_low", "clipped_high", "clipped", "dual_clipped"):
+                    sums[name] += float((indicators[name] * mask).sum())
                 sums["approx_kl"] += float(((old_t - new) * mask).sum())
                 sums["tokens"] += float(mask.sum())
+                sums["is_weight"] += float((weights * mask).sum())
         sums = dict(zip(sums, distributed.all_sum(list(sums.values()), self.world, self.device)))
         grad_norm = torch.nn.utils.clip_grad_norm_(self.policy.parameters(), c.max_grad_norm if c.max_grad_norm > 0 else float("inf"))
         if hasattr(grad_norm, "full_tensor"):  # FSDP2: a DTensor
@@ -360,14 +412,27 @@ class Trainer:
         lr = c.lr * min(1.0, (self.optimizer_steps + 1) / c.warmup_steps) if c.warmup_steps else c.lr
         for group in self.optimizer.param_groups:
             group["lr"] = lr
-        self.optimizer.step()
-        self.optimizer_steps += 1
+        finite = bool(torch.isfinite(grad_norm))  # the same on every rank: the norm is global
+        if finite:
+            self.optimizer.step()
+            self.optimizer_steps += 1
+        else:  # verl does the same: a NaN or inf gradient would poison the weights and Adam's moments
+            self.optimizer.zero_grad(set_to_none=True)
         tokens = max(sums["tokens"], 1.0)
-        return {
+        line = {
             "loss": sums["loss"], "pg_loss": sums["pg_loss"], "kl_loss": sums["kl"] if self.ref is not None else None,
             "clip_frac_low": sums["clipped_low"] / tokens, "clip_frac_high": sums["clipped_high"] / tokens,
+            "clip_frac": sums["clipped"] / tokens, "dual_clip_frac": sums["dual_clipped"] / tokens,
             "approx_kl": sums["approx_kl"] / tokens, "grad_norm": float(grad_norm), "lr": lr,
         }
+        if c.entropy_coef > 0:
+            line["entropy_loss"] = sums["entropy_loss"]
+        if correcting:
+            line.update({"rollout_is_weight_mean": sums["is_weight"] / tokens, "rollout_is_capped_frac": sums["is_capped"] / tokens,
+                         "rollout_rs_rejected_frac": sums["rs_rejected"] / tokens})
+        if not finite:
+            line["skipped"] = "non-finite gradient"
+        return line
 
     # -- saving -------------------------------------------------------------------
 
@@ -385,6 +450,8 @@ class Trainer:
             "ref_model": self.ref_path,  # absolute: the checkpoint is read from other working directories
             "parent": model_ref(self.policy_path),
         }
+        if self.data_position is not None:
+            meta["data_position"] = self.data_position
         if self.world and self.config.fsdp:
             state, optimizer_state = distributed.full_states(self.policy, self.optimizer, self.world, True, "model.")
             if self.main:
@@ -417,10 +484,11 @@ def _padded(rows: list[torch.Tensor], width: int, device) -> torch.Tensor:
 
 
 class _SampleStats:
-    """Entropy and sampler/trainer log-prob gap, summed over samples' response tokens."""
+    """Entropy, the sampler/trainer log-prob gap and their ratio, over samples' response tokens."""
 
     def __init__(self):
         self.entropy_sum, self.gap_sum, self.gap_max, self.gap_tokens = 0.0, 0.0, 0.0, 0
+        self.ratio_sum, self.ratio_max, self.ratio_min = 0.0, 0.0, math.inf
 
     def add_rows(self, logprobs: torch.Tensor, valid: torch.Tensor, entropy: torch.Tensor, sampled: list) -> None:
         """A gathered [M, width] block of response tokens (see `_response_tokens`) and
@@ -430,10 +498,18 @@ class _SampleStats:
         given = [k for k, lp in enumerate(sampled) if lp is not None and len(lp) == counts[k]]
         if given:
             sampler = _padded([torch.tensor(sampled[k], dtype=torch.float32) for k in given], logprobs.shape[1], logprobs.device)
-            diff = (logprobs[given] - sampler).abs() * valid[given]
+            signed = logprobs[given] - sampler
+            keep = valid[given]
+            diff = signed.abs() * keep
             self.gap_sum += float(diff.sum())
             self.gap_max = max(self.gap_max, float(diff.max()))
-            self.gap_tokens += int(valid[given].sum())
+            self.gap_tokens += int(keep.sum())
+            # pi_old / pi_sampler per token, bounded as the correction bounds it
+            ratio = torch.exp(signed.clamp(-LOG_RATIO_BOUND, LOG_RATIO_BOUND).double())[keep]
+            if ratio.numel():
+                self.ratio_sum += float(ratio.sum())
+                self.ratio_max = max(self.ratio_max, float(ratio.max()))
+                self.ratio_min = min(self.ratio_min, float(ratio.min()))
 
 
 class _Null:

@@ -144,6 +144,7 @@ def _state(pid: int) -> str | None:
         return None
 
 
+@pytest.mark.slow  # ~10-35 s: the default suite stays under 10 minutes
 def test_killing_a_worker_mid_run_loses_nothing_and_leaves_no_zombie(apps, tmp_path):
     problem = apps["apps/train/0001"]
     slow = "```python\nimport time\ntime.sleep(0.4)\n" + problem["solutions"][0] + "\n```"

@@ -45,6 +45,7 @@ def on_a_terminal(*args, input: bytes) -> tuple[int, str]:
     return code, re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", b"".join(drawn).decode(errors="replace"))
 
 
+@pytest.mark.slow  # ~10-35 s: the default suite stays under 10 minutes
 def test_rollout_bar_counts_tokens_inside_the_first_batch(tiny_model):
     code, drawn = on_a_terminal("rollout", "--model", tiny_model, "--n", "4", "--max-tokens", "48",
                                 input=(json.dumps(PROBLEM) + "\n").encode() * 2)

@@ -37,6 +37,7 @@ def one_line_error(proc, rc: int) -> str:
 # --- --out --------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # ~10-35 s: the default suite stays under 10 minutes
 def test_train_step_refuses_to_replace_a_folder_of_other_files(tiny_model, scored, tmp_path):
     notes = tmp_path / "notes"
     notes.mkdir()

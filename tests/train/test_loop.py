@@ -99,3 +99,32 @@ def test_an_existing_run_needs_resume(warm):
     again = run_mc(*common)
     assert again.returncode == 1 and b"--resume" in again.stderr
     assert run_mc(*common, "--resume", check_rc=0).stderr.count(b"already at step 1") == 1
+
+
+@pytest.mark.slow
+def test_dapo_dynamic_sampling_rounds_positions_and_resume(warm):
+    common = ["train", "--model", warm / "warm", "--data", warm / "train.jsonl", "--batch-problems", "4", "--n", "4",
+              "--max-tokens", MAX_TOKENS, "--lr", LR, "--preset", "dapo", "--save-every", "1", "--save-groups"]
+    straight = warm / "dapo"
+    run_mc(*common, "--out", straight, "--steps", "3", check_rc=0)
+    metrics = [json.loads(line) for line in (straight / "metrics.jsonl").read_text().splitlines()]
+    position = 0
+    for m in metrics:
+        assert m["dynamic_rolled_groups"] == 4 * m["dynamic_rounds"] and 1 <= m["dynamic_rounds"] <= 10
+        assert m.get("groups", 0) == min(4, m["dynamic_informative"])
+        assert m["dynamic_rounds"] == 10 or m["dynamic_informative"] >= 4  # stopped full, or at the cap
+        position += m["dynamic_rolled_groups"]
+        meta = json.loads((straight / f"ckpt-{m['step'] + 1:06d}" / "meta.json").read_text())
+        assert meta["data_position"] == position
+    assert any(m["dynamic_informative"] < m["dynamic_rolled_groups"] for m in metrics)  # something was dropped
+    saved = [json.loads(line) for line in (straight / "groups" / "step-000000.jsonl").read_text().splitlines()]
+    samples = [s for g in saved for s in g["samples"]]
+    assert all(len({s["judged_reward"] for s in g["samples"]}) > 1 for g in saved)  # only informative groups trained on
+    assert all(s["reward"] == pytest.approx(s["judged_reward"] + s["overlong_penalty"]) for s in samples)
+    # resumed after one step: the same data positions, rollouts and weights
+    resumed = warm / "dapo-resumed"
+    run_mc(*common, "--out", resumed, "--steps", "1", check_rc=0)
+    run_mc(*common, "--out", resumed, "--steps", "3", "--resume", check_rc=0)
+    again = [json.loads(line) for line in (resumed / "metrics.jsonl").read_text().splitlines()]
+    assert [(m["dynamic_rounds"], m["dynamic_informative"]) for m in again] == [(m["dynamic_rounds"], m["dynamic_informative"]) for m in metrics]
+    assert max_difference(tensors(straight / "ckpt-000003"), tensors(resumed / "ckpt-000003")) <= 1e-6

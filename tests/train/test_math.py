@@ -7,23 +7,45 @@ import math
 import pytest
 import torch
 
-from mc.train.advantages import group_advantages
+from mc.train.advantages import ADVANTAGES, batch_scaled_advantages, centered_advantages, group_advantages
 from mc.train.losses import aggregate, clipped_surrogate, kl_k3
 from mc.train.masks import truncation_mask
-from mc.train.presets import resolve
+from mc.train.presets import PRESETS, describe, resolve
+
+# group 0: rewards 1, 0, 0 (mean 1/3, sample std sqrt(1/3) = 0.57735); group 1: 1, 1, 1 (zero variance)
+REWARDS = torch.tensor([1.0, 0.0, 0.0, 1.0, 1.0, 1.0], dtype=torch.float64)
+GROUP = torch.tensor([0, 0, 0, 1, 1, 1])
 
 
 def test_group_advantages_by_hand():
-    rewards = torch.tensor([[1.0, 0.0, 0.0],   # group 0: mean 1/3, sample std sqrt(1/3) = 0.57735
-                            [1.0, 1.0, 1.0]])  # group 1: all equal -> zero variance
-    adv, zero = group_advantages(rewards, eps=0.0)
+    adv, zero = group_advantages(REWARDS, GROUP, eps=0.0)
     # (1 - 1/3) / 0.57735 = 1.1547; (0 - 1/3) / 0.57735 = -0.57735
-    assert adv[0].tolist() == pytest.approx([1.154700, -0.577350, -0.577350], abs=1e-5)
-    assert adv[1].tolist() == [0.0, 0.0, 0.0]
+    assert adv[:3].tolist() == pytest.approx([1.154700, -0.577350, -0.577350], abs=1e-5)
+    assert adv[3:].tolist() == [0.0, 0.0, 0.0]
     assert zero.tolist() == [False, True]
     # eps in the denominator: (1 - 0.5) / (0.70711 + 0.1) for rewards [1, 0]
-    adv, _ = group_advantages(torch.tensor([[1.0, 0.0]]), eps=0.1)
-    assert adv[0, 0].item() == pytest.approx(0.5 / (math.sqrt(0.5) + 0.1), abs=1e-6)
+    adv, _ = group_advantages(torch.tensor([1.0, 0.0]), torch.tensor([0, 0]), eps=0.1)
+    assert adv[0].item() == pytest.approx(0.5 / (math.sqrt(0.5) + 0.1), abs=1e-6)
+
+
+def test_dr_grpo_and_batch_scaled_advantages_by_hand():
+    # Dr. GRPO: r - group mean, never divided: 2/3, -1/3, -1/3 and 0, 0, 0
+    adv, zero = centered_advantages(REWARDS, GROUP)
+    assert adv.tolist() == pytest.approx([2 / 3, -1 / 3, -1 / 3, 0, 0, 0], abs=1e-12) and zero.tolist() == [False, True]
+    # batch std of [1, 0, 0, 1, 1, 1]: mean 2/3, sum of squares 4 x 1/9 + 2 x 4/9 = 4/3, / 5 -> sqrt(4/15) = 0.516398
+    adv, _ = batch_scaled_advantages(REWARDS, GROUP, eps=0.0)
+    assert adv.tolist() == pytest.approx([2 / 3 / 0.516398, -1 / 3 / 0.516398, -1 / 3 / 0.516398, 0, 0, 0], abs=1e-5)
+    assert set(ADVANTAGES) == {"group", "batch", "none"}
+
+
+def test_groups_of_different_sizes_and_single_samples():
+    # group 0: [2, 0] (mean 1, std sqrt(2)); group 1: a lone sample (no baseline: 0); group 2: [0, 0, 3] (mean 1, std sqrt(3))
+    rewards = torch.tensor([2.0, 0.0, 5.0, 0.0, 0.0, 3.0], dtype=torch.float64)
+    group = torch.tensor([0, 0, 1, 2, 2, 2])
+    adv, zero = group_advantages(rewards, group, eps=0.0)
+    s2, s3 = math.sqrt(2), math.sqrt(3)
+    assert adv.tolist() == pytest.approx([1 / s2, -1 / s2, 0.0, -1 / s3, -1 / s3, 2 / s3], abs=1e-12)
+    assert zero.tolist() == [False, True, False]
 
 
 def test_truncation_mask_by_hand():
@@ -59,9 +81,29 @@ def test_clipped_surrogate_by_hand():
     assert loss.tolist() == [pytest.approx([-0.5, -1.0, -1.28]), pytest.approx([0.8, 1.0, 1.5])]
     assert ind["clipped_high"].tolist() == [[0, 0, 1], [0, 0, 0]]
     assert ind["clipped_low"].tolist() == [[0, 0, 0], [1, 0, 0]]
+    # verl's pg_clipfrac: the clipped term won (A > 0 at 1.5; A < 0 at 0.5)
+    assert ind["clipped"].tolist() == [[0, 0, 1], [1, 0, 0]]
     # dual clip c = 1.2 caps the negative-advantage loss at c * |A| = 1.2: 1.5 -> 1.2
-    loss, _ = clipped_surrogate(new, old, adv, 0.2, 0.28, dual_clip=1.2)
+    loss, ind = clipped_surrogate(new, old, adv, 0.2, 0.28, dual_clip=1.2)
     assert loss[1].tolist() == pytest.approx([0.8, 1.0, 1.2])
+    assert ind["dual_clipped"].tolist() == [[0, 0, 0], [0, 0, 1]]
+    # the default c = 3 leaves these ratios alone; off (None) never caps
+    assert clipped_surrogate(new, old, adv, 0.2, 0.28)[0][1].tolist() == pytest.approx([0.8, 1.0, 1.5])
+    big = torch.log(torch.tensor([[5.0]]))
+    assert clipped_surrogate(big, torch.zeros(1, 1), torch.tensor([-1.0]), 0.2, 0.28)[0].item() == pytest.approx(3.0)
+    assert clipped_surrogate(big, torch.zeros(1, 1), torch.tensor([-1.0]), 0.2, 0.28, None)[0].item() == pytest.approx(5.0)
+
+
+def test_no_nan_or_inf_from_huge_log_ratios():
+    # log-ratio 100 (exp overflows float32 to inf): with A = 0, inf x 0 would be NaN; clamped to 20 it is 0
+    new, old = torch.tensor([[100.0, -100.0, 100.0]]), torch.zeros(1, 3)
+    loss, _ = clipped_surrogate(new, old, torch.tensor([0.0]), 0.2, 0.28)
+    assert torch.isfinite(loss).all() and loss.abs().max() == 0
+    loss, _ = clipped_surrogate(new, old, torch.tensor([1.0]), 0.2, 0.28, None)
+    assert torch.isfinite(loss).all()  # A > 0: min(r A, clip(r) A) = 1.28 at r = e^20; -0.0 at r = e^-20
+    assert loss[0].tolist() == pytest.approx([-1.28, -math.exp(-20), -1.28])
+    loss, _ = clipped_surrogate(new, old, torch.tensor([-1.0]), 0.2, 0.28, None)
+    assert loss[0, 0].item() == pytest.approx(math.exp(20), rel=1e-6)  # unbounded without dual clip, yet finite
 
 
 def test_kl_k3_by_hand():
@@ -69,6 +111,9 @@ def test_kl_k3_by_hand():
     ref = torch.log(torch.tensor([0.25, 0.25]))
     # d = ref - logp: log(0.5) and 0 -> exp(d) - d - 1 = 0.5 + 0.693147 - 1 = 0.193147, and 0
     assert kl_k3(logprobs, ref).tolist() == pytest.approx([0.193147, 0.0], abs=1e-6)
+    # clamped as verl's low_var_kl: d = 12 gives e^12 - 13 = 1.6e5 unclamped, 10 here; d = -30 -> 29 -> 10
+    assert kl_k3(torch.tensor([-12.0, 0.0]), torch.tensor([0.0, -30.0])).tolist() == [10.0, 10.0]
+    assert kl_k3(torch.tensor([0.0]), torch.tensor([-3.0])).item() == pytest.approx(math.exp(-3) + 3 - 1, abs=1e-6)
 
 
 def test_aggregations_by_hand():
@@ -78,12 +123,27 @@ def test_aggregations_by_hand():
     assert aggregate(values, mask, "token-mean").item() == pytest.approx(7 / 3)
     # seq-mean-token-mean: ((1 + 2) / 2 + 4 / 1) / 2 = (1.5 + 4) / 2
     assert aggregate(values, mask, "seq-mean-token-mean").item() == pytest.approx(2.75)
-    # seq-mean-token-sum-norm, L_max = 4: ((1 + 2) / 4 + 4 / 4) / 2
+    # seq-mean-token-sum-norm, L_max = 4: (1 + 2 + 4) / (2 sequences x 4)
     assert aggregate(values, mask, "seq-mean-token-sum-norm", max_len=4).item() == pytest.approx(0.875)
-    # a fully masked sequence leaves numerator and denominator
+    # a fully masked sequence leaves token-mean's denominator, but still counts as a sequence (loss 0)
     mask2 = torch.tensor([[1, 1, 0], [0, 0, 0]])
     assert aggregate(values, mask2, "token-mean").item() == pytest.approx(1.5)
-    assert aggregate(values, mask2, "seq-mean-token-mean").item() == pytest.approx(1.5)
+    assert aggregate(values, mask2, "seq-mean-token-mean").item() == pytest.approx(0.75)
+    assert aggregate(values, mask2, "seq-mean-token-sum-norm", max_len=4).item() == pytest.approx(3 / 8)
+
+
+def test_aggregations_equal_the_peers_formulas():
+    """TRL's loss types written out from their documented formulas (grpo: per-sequence mean then
+    batch mean; bnpo: token mean; dr_grpo: sum / (B x L_max)) on random masked tensors."""
+    g = torch.Generator().manual_seed(7)
+    values, mask = torch.randn(5, 6, generator=g, dtype=torch.float64), (torch.rand(5, 6, generator=g) < 0.6).double()
+    mask[3] = 0  # a masked sample
+    trl_grpo = ((values * mask).sum(-1) / mask.sum(-1).clamp(min=1.0)).mean()
+    trl_bnpo = (values * mask).sum() / mask.sum().clamp(min=1.0)
+    trl_dr_grpo = (values * mask).sum() / (values.shape[0] * 6)
+    assert aggregate(values, mask, "seq-mean-token-mean").item() == pytest.approx(trl_grpo.item(), abs=1e-12)
+    assert aggregate(values, mask, "token-mean").item() == pytest.approx(trl_bnpo.item(), abs=1e-12)
+    assert aggregate(values, mask, "seq-mean-token-sum-norm", max_len=6).item() == pytest.approx(trl_dr_grpo.item(), abs=1e-12)
 
 
 def slow_loss(new, old, adv, mask, clip_low, clip_high, mode, max_len):
@@ -101,11 +161,10 @@ def slow_loss(new, old, adv, mask, clip_low, clip_high, mode, max_len):
             seq_count += 1
             total += value
             count += 1
-        if seq_count:
-            per_seq.append(seq_sum / seq_count if mode == "seq-mean-token-mean" else seq_sum / max_len)
+        per_seq.append((seq_sum / seq_count if seq_count else 0.0) if mode == "seq-mean-token-mean" else seq_sum / max_len)
     if mode == "token-mean":
         return total / count
-    return sum(per_seq) / len(per_seq)
+    return sum(per_seq) / len(per_seq)  # every sequence counts, masked or not
 
 
 @pytest.mark.parametrize("mode", ["token-mean", "seq-mean-token-mean", "seq-mean-token-sum-norm"])
@@ -127,13 +186,21 @@ def test_micro_batch_norm_sums_to_the_whole():
     values, mask = torch.randn(6, 5, generator=g), torch.rand(6, 5, generator=g) < 0.6
     for mode in ("token-mean", "seq-mean-token-mean", "seq-mean-token-sum-norm"):
         whole = aggregate(values, mask, mode, max_len=5)
-        norm = {"tokens": float(mask.sum()), "seqs": float((mask.sum(1) > 0).sum())}
+        norm = {"tokens": float(mask.sum()), "seqs": 6.0}
         parts = aggregate(values[:2], mask[:2], mode, 5, norm) + aggregate(values[2:], mask[2:], mode, 5, norm)
         assert parts.item() == pytest.approx(whole.item(), abs=1e-6)
 
 
-def test_presets_and_overrides():
-    assert resolve("grpo", {})["clip_high"] == 0.2 and resolve("grpo", {})["kl_coef"] == 1e-3
-    assert resolve("dapo", {})["truncation_mask"] == "all" and resolve("dapo", {})["loss_agg"] == "token-mean"
-    micro = resolve("microcoder", {"ctm_rho": 0.3, "clip_low": None})
-    assert micro["truncation_mask"] == "conditional" and micro["ctm_rho"] == 0.3 and micro["clip_low"] == 0.2
+def test_presets_mean_their_published_recipes():
+    grpo, dapo, drgrpo, micro = (resolve(p, {}) for p in ("grpo", "dapo", "drgrpo", "microcoder"))
+    assert (grpo["clip_low"], grpo["clip_high"], grpo["kl_coef"], grpo["loss_agg"]) == (0.2, 0.2, 1e-3, "seq-mean-token-mean")
+    assert grpo["scale_rewards"] == "group" and grpo["truncation_mask"] == "none" and not grpo["dynamic_sampling"]
+    # DAPO: clip-higher, token-mean, dynamic sampling, soft overlong punishment, no KL, nothing masked
+    assert (dapo["clip_low"], dapo["clip_high"], dapo["loss_agg"], dapo["kl_coef"]) == (0.2, 0.28, "token-mean", 0.0)
+    assert dapo["dynamic_sampling"] and dapo["overlong_buffer"] == "20%" and dapo["truncation_mask"] == "none"
+    assert drgrpo["scale_rewards"] == "none" and drgrpo["loss_agg"] == "seq-mean-token-sum-norm" and drgrpo["kl_coef"] == 0
+    assert (micro["clip_high"], micro["truncation_mask"], micro["ctm_rho"], micro["kl_coef"]) == (0.28, "conditional", 0.1, 0)
+    assert all(PRESETS[p]["dual_clip"] == 3.0 for p in PRESETS)
+    overridden = resolve("microcoder", {"ctm_rho": 0.3, "clip_low": None})
+    assert overridden["ctm_rho"] == 0.3 and overridden["clip_low"] == 0.2
+    assert "dynamic sampling" in describe("dapo") and "not divided" in describe("drgrpo")

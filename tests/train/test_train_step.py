@@ -73,6 +73,7 @@ def _weights(model):
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
+@pytest.mark.slow  # ~10-35 s: the default suite stays under 10 minutes
 def test_resume_equals_straight(tiny_model, scored, tmp_path):
     from mc.train.step import Trainer, TrainConfig
 
