@@ -27,6 +27,9 @@ class Family:
     answer: Callable[[str, int], str]
     reads: str = "one"  # which input sentence: one integer, two integers, a word
     k_range: tuple[int, int] = (2, 49)
+    note: str = ""  # a last sentence of the statement (a judging rule: a float tolerance, "in any case")
+    variants: tuple[str, ...] = ()  # more correct programs (with {k}), in other output formats
+    input_for_k: Callable[[random.Random, int], str] | None = None  # inputs that depend on K (both answers of yes/no)
 
 
 # Several phrasings of the same two sentences, drawn per problem, so that a model
@@ -76,6 +79,19 @@ FAMILIES: dict[str, Family] = {f.name: f for f in [
     Family("mul_k_words", "n times {k}", "n = int(input())\nprint(n * {k})", _one, lambda s, k: f"{int(s) * k}\n"),
     Family("sub_k_words", "n minus {k}", "n = int(input())\nprint(n - {k})", _one, lambda s, k: f"{int(s) - k}\n"),
     Family("mod_k_words", "n modulo {k}", "n = int(input())\nprint(n % {k})", _one, lambda s, k: f"{int(s) % k}\n"),
+    # Answers a strict comparison misjudges (the evaluator ablation): a real quotient whose
+    # statement grants a tolerance, printed as Python prints it (0.3333333333333333: strict
+    # rejects it against 0.333333, the tolerance accepts it) or to six places; a yes/no
+    # answer "in any case", printed in upper, title or lower case.
+    Family("frac_k", "n / {k} as a decimal number", "n = int(input())\nprint(f\"{{n / {k}:.6f}}\")", _one,
+           lambda s, k: f"{int(s) / k:.6f}\n", note="Answers within an absolute or relative error of 10^-6 are accepted.",
+           variants=("n = int(input())\nprint(n / {k})",)),
+    Family("yes_k", "YES if n is divisible by {k}, else NO", "n = int(input())\nprint(\"YES\" if n % {k} == 0 else \"NO\")",
+           _one, lambda s, k: "YES\n" if int(s) % k == 0 else "NO\n", k_range=(2, 20),
+           input_for_k=lambda rng, k: f"{k * rng.randint(0, 9) + rng.choice((0, 0, 1, k - 1))}\n",
+           note="You can print each letter in any case.",
+           variants=("n = int(input())\nprint(\"yes\" if n % {k} == 0 else \"no\")",
+                     "n = int(input())\nprint(\"Yes\" if n % {k} == 0 else \"No\")")),
 ]}
 
 
@@ -118,12 +134,14 @@ def generate(families: list[str], count: int, seed: int, tests: int = 3, prefix:
     for name in families:
         family = FAMILIES[name]
         for i, k in enumerate(_constants(rng, family.k_range, count, {k for f, k in exclude if same_task(f, name)})):
-            inputs = [family.make_input(rng) for _ in range(tests)]
+            inputs = [family.input_for_k(rng, k) if family.input_for_k else family.make_input(rng) for _ in range(tests)]
             cases = [{"input": x, "output": family.answer(x, k)} for x in inputs]
             question = f"{rng.choice(READS[family.reads])} {rng.choice(ASKS).format(task=family.task.format(k=k))}"
+            if family.note:
+                question += " " + family.note
             problems.append(new_problem(
                 id=f"{prefix}/{name}/{seed}-{i}", source="synthetic", platform=None, difficulty="easy",
                 question=question, tests=new_tests("stdin", cases),
-                solutions=[family.program.format(k=k)], meta={"family": name, "k": k},
+                solutions=[p.format(k=k) for p in (family.program, *family.variants)], meta={"family": name, "k": k},
             ))
     return problems

@@ -1,7 +1,8 @@
 """Training curves from metrics JSONL (train-step / mc train lines), as a PNG.
 
 Panels, for whichever of these the files hold: reward, held-out test accuracy
-(`eval_pass@1`), response length, diversity, entropy, truncation-masked samples.
+(`eval_pass@1`), response length, diversity, entropy, truncation rate,
+truncation-masked samples.
 Lines with several mini-batches per step are averaged per step; several files
 are overlaid, labelled by file name. matplotlib (extra `mc[plot]`) with the Agg
 backend: no display needed.
@@ -19,6 +20,7 @@ PANELS = [
     ("response_length_mean", "response length (tokens)"),
     ("diversity", "diversity"),
     ("entropy", "entropy"),
+    ("truncated_rate", "truncation rate (share cut at L_max)"),
     ("truncation_masked", "truncation-masked samples"),
 ]
 WIDTH_PX, HEIGHT_PX, DPI = 1500, 900, 100
