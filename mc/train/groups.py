@@ -42,6 +42,9 @@ def _check_sample(sample: dict, where: str) -> None:
         raise McError(f"{where} has no reward", REWARD_HINT)
     if not _is_finite_number(sample["reward"]):
         raise McError(f"{where}: reward must be a finite number, got {sample['reward']!r}", REWARD_HINT)
+    for shaped in ("judged_reward", "overlong_penalty"):  # written by `mc reward --overlong-buffer`; read by dynamic sampling
+        if shaped in sample and not _is_finite_number(sample[shaped]):
+            raise McError(f"{where}: {shaped} must be a finite number, got {sample[shaped]!r}", REWARD_HINT)
     ids = sample.get("token_ids")
     _check_ids(ids, f"{where}: token_ids", "train on groups written by `mc rollout`, which carry token_ids")
     logprobs = sample.get("logprobs")

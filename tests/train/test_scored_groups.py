@@ -35,6 +35,7 @@ BAD = [
     ("string reward", _set([1, "samples", 2, "reward"], "1"), "scored.jsonl:2", "reward must be a finite number"),
     ("null reward", _set([0, "samples", 0, "reward"], None), "scored.jsonl:1", "reward must be a finite number"),
     ("bool reward", _set([0, "samples", 1, "reward"], True), "scored.jsonl:1", "reward must be a finite number"),
+    ("text judged_reward", _set([0, "samples", 1, "judged_reward"], "1"), "scored.jsonl:1", "judged_reward must be a finite number"),
     ("no reward", _set([0, "samples", 1, "reward"], KeyError), "scored.jsonl:1", "mc reward"),
     ("no prompt_ids", _set([1, "prompt_ids"], KeyError), "scored.jsonl:2", "prompt_ids"),
     ("empty token_ids", _set([1, "samples", 0, "token_ids"], []), "scored.jsonl:2", "token_ids"),
