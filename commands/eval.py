@@ -37,7 +37,7 @@ class _RunByDefault(TyperGroup):
         return super().parse_args(ctx, args)
 
 
-app = typer.Typer(cls=_RunByDefault, help="Evaluate pass@k (run), compare reports (compare), plot training curves (plot).")
+app = typer.Typer(cls=_RunByDefault, help="Evaluate pass@k (run), compare reports (compare), plot training curves (plot), show where training time went (timeline).")
 
 
 def _ints(text: str, flag: str) -> list[int]:
@@ -228,3 +228,53 @@ def plot(
         runs = {os.path.basename(os.path.dirname(os.path.abspath(p))) + "/" + os.path.basename(p): list(iter_records(p)) for p in metrics}
         panels = plot_runs(runs, picture)
     console.log(f"wrote {'the PNG to stdout' if is_stdout(out) else out}: {', '.join(panels)} for {len(runs)} run(s)")
+
+
+@app.command("timeline")
+def timeline(
+    metrics: list[str] = typer.Argument(..., metavar="METRICS...", help="mc train metrics JSONL files, one per run."),
+    out: Optional[str] = typer.Option(None, "--out", "-o", metavar="PNG", help="Also draw the steps as a Gantt chart here (- for stdout)."),
+    last: Optional[int] = typer.Option(None, "--last", min=1, metavar="N", help="Draw only each run's last N steps."),
+    json_out: bool = typer.Option(False, "--json", help="The summary as JSON on stdout instead of the table."),
+) -> None:
+    """Where each step's time went: generation, judging and the update, busy and idle, and how much they overlapped.
+
+    A table of seconds per step (mean over steps) with one column per run; with -o,
+    a picture of every step's lanes on one time axis.
+
+    Examples:
+
+    \b
+      mc eval timeline runs/a/metrics.jsonl
+      mc eval timeline runs/sequential/metrics.jsonl runs/off-policy/metrics.jsonl -o timeline.png --last 5
+    """
+    import os
+    import sys
+
+    from mc import console
+    from mc.eval.timeline import FIGURES, plot_timelines, summary
+    from mc.jsonl import dumps, iter_records
+    from mc.outputs import Outputs, is_stdout
+
+    if json_out and out is not None and is_stdout(out):
+        from mc.errors import McUsageError
+
+        raise McUsageError("--json and -o - both write to stdout", "give -o a file name")
+    runs = {os.path.basename(os.path.dirname(os.path.abspath(p))) or p: list(iter_records(p)) for p in metrics}
+    if len(runs) < len(metrics):  # two runs in folders of the same name
+        runs = {p: list(iter_records(p)) for p in metrics}
+    summaries = {name: summary(lines) for name, lines in runs.items()}
+    if out is not None:
+        with Outputs() as outputs:
+            drawn = plot_timelines(runs, outputs.binary(out, "-o"), last)
+        console.log(f"wrote {'the PNG to stdout' if is_stdout(out) else out}: {drawn} step(s) of {len(runs)} run(s)")
+    if json_out:
+        sys.stdout.buffer.write(dumps(summaries))
+        return
+    names = {"step_s": "step", "generate_busy_s": "generate busy", "judge_busy_s": "judge busy",
+             "update_busy_s": "update busy", "generate_idle_s": "generate idle", "judge_idle_s": "judge idle",
+             "update_idle_s": "update idle", "generate_judge_overlap_s": "generate + judge",
+             "generate_update_overlap_s": "generate + update"}
+    rows = [[names[key], *("-" if s.get(key) is None else f"{s[key]:.2f}" for s in summaries.values())] for key in FIGURES]
+    rows.append(["steps", *(str(s["steps"]) for s in summaries.values())])
+    console.table("mc eval timeline: seconds per step (mean)", ["", *summaries], rows)

@@ -45,7 +45,6 @@ from mc.commands.common import (
     T_MINI_BATCHES,
     T_PRESET,
     T_REF_MODEL,
-    T_ROLLOUT_IS,
     T_ROLLOUT_IS_CAP,
     T_ROLLOUT_RS,
     T_ROLLOUT_RS_BOUNDS,
@@ -56,12 +55,13 @@ from mc.commands.common import (
     TIME_LIMIT,
     WORKERS,
     judge_config,
+    one_of,
     train_config_from,
 )
 
 RESUME_HELP = ("Continue RUN from its last complete checkpoint, with the run's recorded flags (RUN/run.json); a flag given "
                "with another value is refused, except --steps, --save-every, --save-groups, --eval-data, --eval-every, "
-               "--eval-n, --workers, --isolation, --device, --tensor-parallel-size, --vllm-arg, --micro-batch-tokens, "
+               "--eval-n, --stream-judging, --workers, --isolation, --device, --tensor-parallel-size, --vllm-arg, --micro-batch-tokens, "
                "--grad-checkpointing and --fsdp.")
 
 
@@ -107,7 +107,7 @@ def train(
     ctm_rho: Optional[float] = T_CTM_RHO,
     scale_rewards: Optional[str] = T_SCALE_REWARDS,
     entropy_coef: Optional[float] = T_ENTROPY_COEF,
-    rollout_is: str = T_ROLLOUT_IS,
+    rollout_is: Optional[str] = typer.Option(None, "--rollout-is", autocompletion=lambda: ["none", "token", "sequence"], help="Truncated importance sampling against the sampler's log-probs: each token's policy loss x min(pi_old / pi_sampler, cap), per token or per sequence (product over its tokens). Default: token with --off-policy 1, else none.", callback=one_of("none", "token", "sequence")),
     rollout_is_cap: float = T_ROLLOUT_IS_CAP,
     rollout_rs: str = T_ROLLOUT_RS,
     rollout_rs_bounds: str = T_ROLLOUT_RS_BOUNDS,
@@ -116,6 +116,8 @@ def train(
     overlong_buffer: Optional[str] = O_OVERLONG_BUFFER,
     overlong_penalty: float = O_OVERLONG_PENALTY,
     mini_batches: int = T_MINI_BATCHES,
+    stream_judging: bool = typer.Option(True, "--stream-judging/--no-stream-judging", help="Judge each group as soon as it is sampled, while the rest are still sampled (the same records as judging after the whole batch; --no-stream-judging judges after, for comparison)."),
+    off_policy: int = typer.Option(0, "--off-policy", min=0, max=1, metavar="K", help="1: sample and judge step k+1's batch while step k updates, from the weights step k started from (one-step off-policy: staleness 1, recorded per sample as policy_version; --rollout-is token unless given). 0: on-policy. One process only (not under torchrun)."),
     micro_batch_tokens: int = T_MICRO_BATCH_TOKENS,
     lr: Optional[float] = T_LR,
     warmup_steps: int = T_WARMUP_STEPS,
@@ -214,12 +216,16 @@ def _settings(flags: dict, explicit: set[str]) -> dict:
     from mc.reward.shaping import parse_buffer
     from mc.train.presets import PRESETS
 
-    trainer = train_config_from(flags)
+    # Unless given: with --off-policy each batch is a policy version behind, so correct for it (mc.train.correction).
+    rollout_is = flags["rollout_is"] or ("token" if flags["off_policy"] else "none")
+    trainer = train_config_from({**flags, "rollout_is": rollout_is})
     buffer = flags["overlong_buffer"] if flags["overlong_buffer"] is not None else PRESETS[flags["preset"]]["overlong_buffer"]
     loop = LoopConfig(steps=flags["steps"], batch_size=flags["batch_problems"], save_every=flags["save_every"],
                       eval_every=flags["eval_every"], eval_n=flags["eval_n"], save_groups=flags["save_groups"], seed=flags["seed"],
                       dynamic_sampling=trainer.dynamic_sampling, dynamic_rounds=flags["dynamic_sampling_rounds"],
                       overlong_buffer=parse_buffer(buffer) if buffer else None,
-                      overlong_penalty=flags["overlong_penalty"])
+                      overlong_penalty=flags["overlong_penalty"], stream_judging=flags["stream_judging"],
+                      off_policy=flags["off_policy"])
+
     judge = judge_config("binary", flags["compare"], flags["time_limit"], flags["memory_mb"], flags["output_mb"], all_tests=False)
     return {"rollout": rollout, "trainer": trainer, "loop": loop, "judge": judge, "backend": flags["backend"]}

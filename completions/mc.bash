@@ -4,7 +4,7 @@ _mc() {
     local path="mc" subs="" opts="" i
     for ((i = 1; i < COMP_CWORD; i++)); do
         case "$path ${COMP_WORDS[i]}" in
-            "mc completions"|"mc data"|"mc data batch"|"mc data difficulty"|"mc data filter"|"mc data import"|"mc data split"|"mc data stats"|"mc data synth"|"mc data verify"|"mc eval"|"mc eval compare"|"mc eval plot"|"mc eval run"|"mc model"|"mc model import-gguf"|"mc model init"|"mc reward"|"mc rollout"|"mc sft"|"mc train"|"mc train-step") path="$path ${COMP_WORDS[i]}" ;;
+            "mc completions"|"mc data"|"mc data batch"|"mc data difficulty"|"mc data filter"|"mc data import"|"mc data split"|"mc data stats"|"mc data synth"|"mc data verify"|"mc eval"|"mc eval compare"|"mc eval plot"|"mc eval run"|"mc eval timeline"|"mc model"|"mc model import-gguf"|"mc model init"|"mc reward"|"mc rollout"|"mc sft"|"mc train"|"mc train-step") path="$path ${COMP_WORDS[i]}" ;;
         esac
     done
     case "$path" in
@@ -19,17 +19,18 @@ _mc() {
         "mc data stats") subs=""; opts="--json -h --help" ;;
         "mc data synth") subs=""; opts="--families --count --tests --seed --exclude --out -o -h --help" ;;
         "mc data verify") subs=""; opts="--max-solutions --require-all --require-solutions --compare --workers -j --time-limit --memory-mb --output-mb --isolation --report --out -o -h --help" ;;
-        "mc eval") subs="compare plot run"; opts="-h --help" ;;
+        "mc eval") subs="compare plot run timeline"; opts="-h --help" ;;
         "mc eval compare") subs=""; opts="-h --help" ;;
         "mc eval plot") subs=""; opts="--out -o -h --help" ;;
         "mc eval run") subs=""; opts="--model -m --scored --n -n --k --temperature -t --top-p --top-k --max-tokens --seed --backend --batch-size --device --dtype --vllm-arg --prompt-template --system-prompt --compare --workers -j --time-limit --memory-mb --output-mb --isolation --json-out --save-groups --by -h --help" ;;
+        "mc eval timeline") subs=""; opts="--out -o --last --json -h --help" ;;
         "mc model") subs="import-gguf init"; opts="-h --help" ;;
         "mc model import-gguf") subs=""; opts="--dtype --force -h --help" ;;
         "mc model init") subs=""; opts="--size --seed --corpus --force -h --help" ;;
         "mc reward") subs=""; opts="--reward --compare --workers -j --time-limit --memory-mb --output-mb --all-tests --isolation --shard --overlong-buffer --overlong-penalty --max-tokens --out -o -h --help" ;;
         "mc rollout") subs=""; opts="--model -m --n -n --temperature -t --temperature-schedule --target-diversity --probe-problems --top-p --top-k --max-tokens --seed --backend --batch-size --prompt-template --system-prompt --tensor-parallel-size --vllm-arg --device --dtype --policy-version --repeat-window --out -o -h --help" ;;
         "mc sft") subs=""; opts="--model -m --data --out --force --steps --lr --batch-size --max-tokens --seed --max-seconds --prompt-template --system-prompt -h --help" ;;
-        "mc train") subs=""; opts="--model -m --data --out --steps --batch-problems --save-every --eval-data --eval-every --eval-n --save-groups --resume --seed --n -n --temperature -t --temperature-schedule --target-diversity --probe-problems --top-p --top-k --max-tokens --backend --batch-size --tensor-parallel-size --vllm-arg --prompt-template --system-prompt --repeat-window --device --dtype --preset --clip-low --clip-high --dual-clip --kl-coef --ref-model --loss-agg --truncation-mask --ctm-rho --scale-rewards --entropy-coef --rollout-is --rollout-is-cap --rollout-rs --rollout-rs-bounds --dynamic-sampling --no-dynamic-sampling --dynamic-sampling-rounds --overlong-buffer --overlong-penalty --mini-batches --micro-batch-tokens --lr --warmup-steps --weight-decay --max-grad-norm --bf16 --grad-checkpointing --fsdp --compare --workers -j --time-limit --memory-mb --output-mb --isolation -h --help" ;;
+        "mc train") subs=""; opts="--model -m --data --out --steps --batch-problems --save-every --eval-data --eval-every --eval-n --save-groups --resume --seed --n -n --temperature -t --temperature-schedule --target-diversity --probe-problems --top-p --top-k --max-tokens --backend --batch-size --tensor-parallel-size --vllm-arg --prompt-template --system-prompt --repeat-window --device --dtype --preset --clip-low --clip-high --dual-clip --kl-coef --ref-model --loss-agg --truncation-mask --ctm-rho --scale-rewards --entropy-coef --rollout-is --rollout-is-cap --rollout-rs --rollout-rs-bounds --dynamic-sampling --no-dynamic-sampling --dynamic-sampling-rounds --overlong-buffer --overlong-penalty --mini-batches --stream-judging --no-stream-judging --off-policy --micro-batch-tokens --lr --warmup-steps --weight-decay --max-grad-norm --bf16 --grad-checkpointing --fsdp --compare --workers -j --time-limit --memory-mb --output-mb --isolation -h --help" ;;
         "mc train-step") subs=""; opts="--policy --out --force --preset --clip-low --clip-high --dual-clip --kl-coef --ref-model --loss-agg --truncation-mask --ctm-rho --scale-rewards --entropy-coef --rollout-is --rollout-is-cap --rollout-rs --rollout-rs-bounds --dynamic-sampling --no-dynamic-sampling --batch-groups --mini-batches --micro-batch-tokens --lr --warmup-steps --weight-decay --max-grad-norm --max-tokens --seed --bf16 --grad-checkpointing --fsdp --device -h --help" ;;
     esac
     case "$path:$prev" in
@@ -101,6 +102,8 @@ _mc() {
         "mc eval run:--json-out") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mc eval run:--save-groups") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mc eval run:--by") COMPREPLY=(); return ;;
+        "mc eval timeline:--out"|"mc eval timeline:-o") COMPREPLY=(); return ;;
+        "mc eval timeline:--last") COMPREPLY=(); return ;;
         "mc model import-gguf:--dtype") COMPREPLY=($(compgen -W "float32 bfloat16 float16" -- "$cur")); return ;;
         "mc model init:--size") COMPREPLY=($(compgen -W "tiny small 0.6b" -- "$cur")); return ;;
         "mc model init:--seed") COMPREPLY=(); return ;;
@@ -195,6 +198,7 @@ _mc() {
         "mc train:--overlong-buffer") COMPREPLY=(); return ;;
         "mc train:--overlong-penalty") COMPREPLY=(); return ;;
         "mc train:--mini-batches") COMPREPLY=(); return ;;
+        "mc train:--off-policy") COMPREPLY=(); return ;;
         "mc train:--micro-batch-tokens") COMPREPLY=(); return ;;
         "mc train:--lr") COMPREPLY=(); return ;;
         "mc train:--warmup-steps") COMPREPLY=(); return ;;

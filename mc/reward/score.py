@@ -93,11 +93,27 @@ def judged_in_order(
             yield head, [f.result() for f in head_futures]
 
 
+def _timed(task: Callable[[], dict], on_task: Callable[[float, float], None]) -> Callable[[], dict]:
+    def run() -> dict:
+        start = time.monotonic()
+        try:
+            return task()
+        finally:
+            on_task(start, time.monotonic())
+
+    return run
+
+
 def score_groups(
-    groups: Iterable[dict], sandbox: Sandbox, config: JudgeConfig, report: ScoreReport, window: int | None = None
+    groups: Iterable[dict], sandbox: Sandbox, config: JudgeConfig, report: ScoreReport, window: int | None = None,
+    on_task: Callable[[float, float], None] | None = None,
 ) -> Iterator[dict]:
+    """Judge each sample of `groups` (a stream: judging starts with the first group,
+    while later ones are still being made); `on_task(start, end)` is told when each
+    sample's judging ran (mc train's timeline)."""
     def tasks(group: dict):
-        return [partial(judge_sample, group["problem"], sample, sandbox, config) for sample in group["samples"]]
+        made = [partial(judge_sample, group["problem"], sample, sandbox, config) for sample in group["samples"]]
+        return made if on_task is None else [_timed(task, on_task) for task in made]
 
     def waited(seconds: float) -> None:
         report.input_wait_s += seconds

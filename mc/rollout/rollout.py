@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 
@@ -181,6 +181,47 @@ class Roller:
                 if phase is not None:
                     phase.advance()
             report.seconds = time.monotonic() - started
+
+    def stream(self, problems: list[dict], report: RolloutReport,
+               on_generate: Callable[[float, float], None] | None = None) -> Iterator[tuple[int, dict]]:
+        """(index in `problems`, group) for each problem as soon as its samples are made:
+        per request where the backend streams them (vllm's `sample_stream`), else per
+        sampling batch, so a consumer (the judge) can start on the first while the
+        rest are sampled. Same chunks, seeds and records as `groups`; the report's
+        per-group figures are kept in problem order too. `on_generate(start, end)`
+        is told each stretch of time the backend spent sampling."""
+        c = self.config
+        per_batch = max(1, c.batch_size // c.n)
+        temperature = self.resolve_temperature(problems[: c.probe_problems], report)
+        report.temperature = temperature
+        diversities: dict[int, float | None] = {}
+        started = time.monotonic()
+        streams = hasattr(self.backend, "sample_stream")
+        for first in range(0, len(problems), per_batch):
+            chunk = problems[first : first + per_batch]
+            prompts = [self._prompt(p) for p in chunk]
+            args = ([ids for _, ids in prompts], c.n, temperature, c.top_p, c.top_k, c.max_tokens, self.generator)
+            if streams:
+                made = self.backend.sample_stream(*args)
+            else:
+                t0 = time.monotonic()
+                made = iter(list(enumerate(self.backend.sample(*args))))
+                if on_generate is not None:
+                    on_generate(t0, time.monotonic())
+            while True:
+                t0 = time.monotonic()
+                item = next(made, None)
+                if streams and on_generate is not None:
+                    on_generate(t0, time.monotonic())
+                if item is None:
+                    break
+                j, comps = item
+                (text, ids), problem = prompts[j], chunk[j]
+                group = self._group(problem, text, ids, comps, temperature, report)
+                diversities[first + j] = report.diversities.pop()
+                yield first + j, group
+            report.seconds = time.monotonic() - started
+        report.diversities.extend(diversities[i] for i in sorted(diversities))
 
     def _group(self, problem, text, ids, comps, temperature, report: RolloutReport) -> dict:
         samples = []

@@ -29,7 +29,10 @@ What mc decides for the engine, and why:
   prompt's prefill is split across steps ("CPU Generator does not use offset":
   it rewinds a Philox offset the CPU generator lacks), so there each batch
   runs on the process's generator seeded with `base`, and the generator's state
-  is put back afterwards (`cpu_seeded`).
+  is put back around every engine step (`_HeldGenerator`), so whatever runs
+  between steps (the judge, mc train's update) keeps its own random stream.
+- Requests stream out as they finish (`sample_stream`): mc train judges a
+  group while the engine is still sampling the others.
 - Engine arguments that the records' meaning depends on stay mc's
   (`RESERVED_ENGINE_ARGS`); --vllm-arg passes any other.
 - Stop tokens: the same list the hf backend stops on (`stop_token_ids`).
@@ -42,6 +45,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass, field
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from mc.errors import McError, McUsageError
@@ -117,15 +121,43 @@ def stdout_to_stderr():
     return _redirected({1: 2})
 
 
-@contextlib.contextmanager
-def cpu_seeded(seed: int):
-    """The process's CPU generator seeded with `seed` inside, restored after (the
-    trainer in the same process keeps its own random stream)."""
-    import torch
+class _HeldGenerator:
+    """The process's CPU generator seeded once with `seed` and then handed back and forth:
+    inside `held()` it continues this stream, outside the process has its own state
+    (the trainer's)."""
 
-    with torch.random.fork_rng(devices=[]):
+    def __init__(self, seed: int):
+        import torch
+
+        saved = torch.get_rng_state()
         torch.manual_seed(seed)
-        yield
+        self.state = torch.get_rng_state()
+        torch.set_rng_state(saved)
+
+    @contextlib.contextmanager
+    def held(self):
+        import torch
+
+        saved = torch.get_rng_state()
+        torch.set_rng_state(self.state)
+        try:
+            yield
+        finally:
+            self.state = torch.get_rng_state()
+            torch.set_rng_state(saved)
+
+
+def _completions(request) -> list:
+    from mc.rollout.hf import Completion
+
+    completions = []
+    for out in sorted(request.outputs, key=lambda o: o.index):
+        ids = list(out.token_ids)
+        # logprobs=0: each position holds the sampled token (and nothing else).
+        logprobs = [position[token].logprob for token, position in zip(ids, out.logprobs)]
+        reason = "length" if out.finish_reason == "length" else "stop"
+        completions.append(Completion(ids, logprobs, reason))
+    return completions
 
 
 @contextlib.contextmanager
@@ -355,10 +387,21 @@ class VLLMBackend:
     def sample(self, prompts: list[list[int]], n: int, temperature: float, top_p: float, top_k: int, max_tokens: int,
                generator, on_tokens=None) -> list[list[Completion]]:
         """`on_tokens(count)`: vLLM schedules the batch itself, so it is called once, at the end."""
+        done = dict(self.sample_stream(prompts, n, temperature, top_p, top_k, max_tokens, generator))
+        groups = [done[i] for i in range(len(prompts))]
+        if on_tokens is not None:
+            on_tokens(sum(len(c.token_ids) for group in groups for c in group))
+        return groups
+
+    def sample_stream(self, prompts: list[list[int]], n: int, temperature: float, top_p: float, top_k: int,
+                      max_tokens: int, generator) -> Iterator[tuple[int, list[Completion]]]:
+        """(prompt index, its n completions) as each request finishes, in the order they
+        finish: the engine steps here, as LLM.generate steps it, so the samples are
+        those `sample` returns. Between steps nothing of the engine's is in force (the
+        seeded CPU generator and stdout's redirection are put back), so the consumer
+        runs as it would anywhere; requests left when the consumer stops are aborted."""
         import torch
         from vllm import SamplingParams, TokensPrompt
-
-        from mc.rollout.hf import Completion
 
         if temperature <= 0 and n > 1:
             raise McUsageError("vllm samples greedily at temperature 0, which allows only --n 1")
@@ -369,22 +412,31 @@ class VLLMBackend:
                            detokenize=False)
             for i in range(len(prompts))
         ]
-        seeded = cpu_seeded(base) if self.on_cpu else contextlib.nullcontext()
-        with stdout_to_stderr(), seeded:
-            outputs = self.llm.generate([TokensPrompt(prompt_token_ids=ids) for ids in prompts], params, use_tqdm=False)
-        groups = []
-        for request in outputs:
-            completions = []
-            for out in sorted(request.outputs, key=lambda o: o.index):
-                ids = list(out.token_ids)
-                # logprobs=0: each position holds the sampled token (and nothing else).
-                logprobs = [position[token].logprob for token, position in zip(ids, out.logprobs)]
-                reason = "length" if out.finish_reason == "length" else "stop"
-                completions.append(Completion(ids, logprobs, reason))
-            groups.append(completions)
-        if on_tokens is not None:
-            on_tokens(sum(len(c.token_ids) for group in groups for c in group))
-        return groups
+        rng = _HeldGenerator(base) if self.on_cpu else None
+        engine = self.llm.llm_engine
+        with stdout_to_stderr():
+            added = self.llm.enqueue([TokensPrompt(prompt_token_ids=ids) for ids in prompts], params, use_tqdm=False)
+        index = {}
+        for i, request_id in enumerate(added):  # outputs carry the id mc's request was given (vLLM adds a suffix inside)
+            index[request_id] = index[request_id.rsplit("-", 1)[0]] = i
+        waiting = set(range(len(prompts)))
+        try:
+            while waiting:
+                with stdout_to_stderr(), (rng.held() if rng else contextlib.nullcontext()):
+                    outputs = engine.step()
+                finished = [out for out in outputs if out.finished]
+                if not finished and not engine.has_unfinished_requests():
+                    raise McError(f"vllm finished without {len(waiting)} of its {len(prompts)} requests")
+                for out in finished:
+                    if out.request_id not in index:
+                        raise McError(f"vllm returned request {out.request_id!r}, which mc did not send "
+                                      f"(its request ids changed form: {added[:2]})")
+                    i = index[out.request_id]
+                    waiting.discard(i)
+                    yield i, _completions(out)
+        finally:
+            if waiting:
+                engine.abort_request([str(added[i]).rsplit("-", 1)[0] for i in waiting])
 
     def decode(self, token_ids: list[int]) -> str:
         return self.tokenizer.decode(token_ids, skip_special_tokens=True)

@@ -4,6 +4,7 @@
     CKPT/meta.json           step (policy version), optimizer steps, resolved flags, mc version, reference model
     CKPT/trainer/optimizer.safetensors   AdamW moments and step per parameter name
     CKPT/trainer/rng.safetensors         torch CPU (and CUDA) generator states
+    CKPT/trainer/next_batch.jsonl        mc train --off-policy 1: the next step's batch, made ahead
 
 Written to a temporary folder beside the target and swapped in with renames,
 so `--out` may equal `--policy` and a crash never leaves a half-written folder;
@@ -20,6 +21,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -147,8 +149,11 @@ def restore_rng(tensors: dict[str, torch.Tensor], source: str = "RNG state") -> 
 
 
 def save_checkpoint(out_dir: str, model, tokenizer, optimizer, meta: dict, state_dict: dict | None = None,
-                    optimizer_state: dict[str, torch.Tensor] | None = None) -> None:
-    """`state_dict` / `optimizer_state`: full states gathered elsewhere (FSDP2 shards)."""
+                    optimizer_state: dict[str, torch.Tensor] | None = None,
+                    extra_files: dict[str, Callable[[str], None]] | None = None) -> None:
+    """`state_dict` / `optimizer_state`: full states gathered elsewhere (FSDP2 shards);
+    `extra_files`: name -> a function writing that file in trainer/ (given its path),
+    part of the same atomic write (mc train's rollout made ahead, with --off-policy)."""
     from safetensors.torch import save_file
     from transformers.utils import logging as hf_logging
 
@@ -165,6 +170,8 @@ def save_checkpoint(out_dir: str, model, tokenizer, optimizer, meta: dict, state
         if optimizer_state is not None:
             save_file(optimizer_state, os.path.join(tmp, OPTIMIZER_FILE))
         save_file(rng_tensors(), os.path.join(tmp, RNG_FILE))
+        for name, write in (extra_files or {}).items():
+            write(os.path.join(tmp, TRAINER, name))
         with open(os.path.join(tmp, META), "w") as f:
             json.dump({**meta, "mc_version": __version__}, f, indent=1, sort_keys=True)
         umask = os.umask(0)

@@ -44,7 +44,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 from mc import console
-from mc.errors import McError
+from mc.errors import McError, McUsageError
 from mc.eval.report import build_report
 from mc.jsonl import atomic_path, dumps, write_records
 from mc.reward.judge import JudgeConfig
@@ -54,8 +54,10 @@ from mc.rollout.diversity import batch_diversity
 from mc.rollout.rollout import Roller, RolloutConfig, RolloutReport
 from mc.train.checkpoint import model_ref
 from mc.train.dynamic import informative
+from mc.train.pipeline import NEXT_BATCH, Ahead, StepBatch, batch_in, staleness
 from mc.train.settings import RUN_FILE, read_run
 from mc.train.step import Trainer, TrainConfig
+from mc.train.timeline import Timeline
 
 CKPT = re.compile(r"^ckpt-(\d{6})$")
 
@@ -74,6 +76,8 @@ class LoopConfig:
     dynamic_rounds: int = 10  # at most this many rollout rounds per step, the first included (verl's max_num_gen_batches)
     overlong_buffer: tuple[float, bool] | None = None  # DAPO's soft overlong punishment (mc.reward.shaping.parse_buffer)
     overlong_penalty: float = 1.0
+    stream_judging: bool = True  # judge each group as soon as it is sampled (same records as judging after)
+    off_policy: int = 0  # 1: make step k+1's batch while step k updates (one-step off-policy; mc.train.pipeline)
 
 
 def problems_at(problems: list[dict], start: int, count: int, seed: int) -> list[dict]:
@@ -171,6 +175,11 @@ class Loop:
         if kept is not None and self.trainer.main:
             with atomic_path(self.metrics_path) as tmp, open(tmp, "wb") as f:
                 f.writelines(kept)
+        if loop.off_policy and self.world is not None:
+            raise McUsageError("--off-policy runs in one process: under torchrun the ranks' collectives cannot overlap "
+                               "the update with sampling", "run it without torchrun, or use --off-policy 0")
+        # --off-policy: the batch the checkpoint made ahead for its next step (see mc.train.pipeline)
+        self.ahead_batch = batch_in(last[1]) if last is not None and loop.off_policy else None
         self.backend = self._backend(backend_name)
         if self.trainer.main:
             self._write_run_json(model, backend_name, flags, changed)
@@ -212,7 +221,13 @@ class Loop:
             return backend
         from mc.rollout.hf import HFBackend
 
-        backend = HFBackend.from_model(self.trainer.model, self.trainer.tokenizer)
+        sampler = self.trainer.model
+        if self.loop.off_policy:  # the sampler keeps step k's weights while the trainer updates them
+            import copy
+
+            sampler = copy.deepcopy(self.trainer.model).requires_grad_(False)
+        self.sampler_model = sampler
+        backend = HFBackend.from_model(sampler, self.trainer.tokenizer)
         if self.dtype not in (None, "float32"):
             return _Autocast(backend, self.dtype)
         return backend
@@ -225,12 +240,16 @@ class Loop:
         tp = self.tensor_parallel_size if self.backend.name == "vllm" else 1
         return self.world.rank // tp, self.world.size // tp
 
-    def _roller(self, step: int, temperature: float | None = None, n: int | None = None, round: int = 0) -> Roller:
+    def _roller(self, step: int, temperature: float | None = None, n: int | None = None, round: int = 0,
+                version: int | None = None) -> Roller:
+        """The sampler of `step` (seed + step, whatever weights it samples from); `version`:
+        the policy version of those weights (default `step`; one less with --off-policy)."""
         seed = self.loop.seed + step + round * 10**7
         if self.world:  # one sampling stream per group; group 0 of 1 is the single-process stream
             index, count = self._sampling_ranks()
             seed = seed * count + index
-        config = RolloutConfig(**{**asdict(self.rollout_config), "seed": seed, "policy_version": step})
+        config = RolloutConfig(**{**asdict(self.rollout_config), "seed": seed,
+                                  "policy_version": step if version is None else version})
         if temperature is not None:
             config.temperature, config.schedule = temperature, None
         if n is not None:
@@ -277,7 +296,7 @@ class Loop:
         if temperature is None:
             temperature = self.rollout_config.temperature if self.rollout_config.temperature is not None else 1.0
         roller = self._roller(10**6 + step, temperature=temperature, n=self.loop.eval_n)
-        groups = self._scored_groups(roller, self.eval_problems, RolloutReport(), label="eval ")
+        groups, _, _ = self._scored_groups(roller, self.eval_problems, RolloutReport(), label="eval ")
         report = build_report(groups, [1])
         return {"eval_pass@1": report["overall"].get("pass@1"), "eval_problems": report["problems"], "eval_samples": report["samples"]}
 
@@ -292,70 +311,117 @@ class Loop:
 
     def run_steps(self, on_step: Callable[[dict], None] | None = None, on_phase: Callable[[str], None] | None = None) -> None:
         """Steps until `loop.steps`; `on_step` gets each finished step's figures, `on_phase`
-        a short text whenever the step in flight moves ("rollout 16/64 samples"), on rank 0."""
+        a short text whenever the step in flight moves ("rollout 16/64 samples"), on rank 0.
+
+        Each iteration: the step's batch (made now, or ahead during the previous update
+        with --off-policy 1), the update, the sampler brought to the new weights, then
+        eval, metrics and checkpoint. Its timeline (mc.train.timeline) records when
+        each part ran."""
         loop = self.loop
         if on_phase and self.trainer.main:
             self._phase = on_phase
         if self.trainer.step < loop.steps:
             self.auto_temperature()
+        ahead, self.ahead_batch = self.ahead_batch, None
+        if ahead is not None and ahead.step != self.trainer.step:
+            raise McError(f"the checkpoint at step {self.trainer.step} holds a batch made for step {ahead.step}",
+                          "resume from an earlier checkpoint")
+        if loop.off_policy and ahead is None and self.trainer.step and self.trainer.step < loop.steps and self.trainer.main:
+            console.warn(f"step {self.trainer.step}: its checkpoint holds no batch made ahead, so it samples from its own "
+                         "weights; the pipeline runs one step behind again from the next")
         while self.trainer.step < loop.steps:
             step = self.trainer.step
-            started = time.monotonic()
-            rollout_report = RolloutReport()
-            scored, rolled, selection, rollout_s, reward_s = self._step_groups(step, rollout_report)
-            t2 = time.monotonic()
-            if self.backend.name == "vllm":
+            timeline = Timeline()
+            if ahead is not None:
+                batch, ahead = ahead, None
+            else:
+                batch = self._step_groups(step, self._position(step), step, timeline)
+            if loop.off_policy:
+                # From the weights this update starts from (the sampler's copy), while it runs. Made
+                # after the last step too (it overlaps the last update): a run resumed with more
+                # steps then goes on exactly as an unbroken longer one.
+                making = Ahead(lambda: self._step_groups(step + 1, batch.position, step, timeline, "next batch: "))
+            else:
+                making = None
+            self.trainer.data_position = batch.position
+            if self.backend.name == "vllm" and not loop.off_policy:
                 self.backend.sleep()
             self._phase("train: starting")
-            if scored:
-                lines = self.trainer.train_step(scored, on_phase=lambda text: self._phase(f"train: {text}"))
-            else:
-                lines = self.trainer.skip_step("no informative group")
-                if self.trainer.main:
-                    console.warn(f"step {step}: no informative group in {selection['dynamic_rolled_groups']} rolled out "
-                                 f"({selection['dynamic_rounds']} rounds): no update")
-            t3 = time.monotonic()
-            if self.backend.name == "vllm":
-                self.backend.wake_up()
-                self.backend.load_weights_from(self.trainer.model, version=self.trainer.step)
+            with timeline.span("update"):
+                if batch.kept:
+                    lines = self.trainer.train_step(batch.kept, on_phase=lambda text: self._phase(f"train: {text}"))
+                else:
+                    lines = self.trainer.skip_step("no informative group")
+                    if self.trainer.main:
+                        console.warn(f"step {step}: no informative group in {batch.selection['dynamic_rolled_groups']} "
+                                     f"rolled out ({batch.selection['dynamic_rounds']} rounds): no update")
+            train_s = timeline.lanes["update"][-1][1] - timeline.lanes["update"][-1][0]
+            if making is not None:
+                self._phase("waiting for the next batch")
+                ahead = making.result()
+                self.trainer.data_position = ahead.position  # the checkpoint holds that batch too
+            with timeline.span("sync"):
+                self._sync_sampler()
+            lags = staleness(batch.kept, step)
             extra = {
-                "diversity": batch_diversity(rollout_report.diversities),
-                "temperature": rollout_report.temperature,
-                "pass_rate": sum(s["verdict"] == "pass" for g in rolled for s in g["samples"]) / max(rollout_report.samples, 1),
-                "truncated_rate": rollout_report.truncated / max(rollout_report.samples, 1),
-                "rollout_s": round(rollout_s, 3), "reward_s": round(reward_s, 3), "train_s": round(t3 - t2, 3),
-                **selection,
+                "diversity": batch_diversity(batch.diversities),
+                "temperature": batch.temperature,
+                "pass_rate": sum(s["verdict"] == "pass" for g in batch.rolled for s in g["samples"]) / max(batch.samples, 1),
+                "truncated_rate": batch.truncated / max(batch.samples, 1),
+                "rollout_s": round(batch.rollout_s, 3), "reward_s": round(batch.reward_s, 3), "train_s": round(train_s, 3),
+                "staleness_max": max(lags, default=0), "staleness_mean": sum(lags) / len(lags) if lags else 0.0,
+                **batch.selection,
             }
             if self._evaluates_after(step + 1):
-                extra.update(self.evaluate(step + 1))
+                with timeline.span("eval"):
+                    extra.update(self.evaluate(step + 1))
             if loop.save_groups and self.trainer.main:
                 os.makedirs(os.path.join(self.run, "groups"), exist_ok=True)
-                write_records(scored, os.path.join(self.run, "groups", f"step-{step:06d}.jsonl"))
+                write_records(batch.kept, os.path.join(self.run, "groups", f"step-{step:06d}.jsonl"))
+            figures = timeline.figures()
+            intervals = {"timeline": figures.pop("timeline")}  # once per step, on its last line
+            figures["step_s"] = figures.pop("wall_s")
             if self.trainer.main:
                 with open(self.metrics_path, "ab") as f:
-                    for line in lines:
-                        f.write(dumps({**line, **extra, "step_s": round(time.monotonic() - started, 3)}))
+                    for k, line in enumerate(lines):
+                        f.write(dumps({**line, **extra, **figures, **(intervals if k == len(lines) - 1 else {})}))
                     f.flush()
                     os.fsync(f.fileno())
             if (step + 1) % loop.save_every == 0 or step + 1 == loop.steps:
                 self._phase(f"saving ckpt-{step + 1:06d}")
-                self.trainer.save(checkpoint_dir(self.run, step + 1))
+                extra_files = {NEXT_BATCH: ahead.write} if ahead is not None else None
+                self.trainer.save(checkpoint_dir(self.run, step + 1), extra_files=extra_files)
             if on_step and self.trainer.main:
                 on_step({**lines[-1], **extra})
 
-    def _step_groups(self, step: int, report: RolloutReport) -> tuple[list[dict], list[dict], dict, float, float]:
-        """The step's scored groups: (to train on, every group rolled out, dynamic-sampling
-        figures, rollout seconds, reward seconds). Moves the data position on."""
+    def _position(self, step: int) -> int:
+        return self.trainer.data_position if self.trainer.data_position is not None else step * self.loop.batch_size
+
+    def _sync_sampler(self) -> None:
+        """The sampler to the trainer's new weights: vLLM's own copy by its weight-update
+        API; with --off-policy the hf sampler's copy by a state-dict copy (otherwise it
+        samples from the trainer's own model: nothing to do)."""
+        if self.backend.name == "vllm":
+            if not self.loop.off_policy:
+                self.backend.wake_up()
+            self.backend.load_weights_from(self.trainer.model, version=self.trainer.step)
+        elif self.sampler_model is not self.trainer.model:
+            self.sampler_model.load_state_dict(self.trainer.model.state_dict())
+
+    def _step_groups(self, step: int, position: int, version: int, timeline: Timeline | None = None,
+                     label: str = "") -> StepBatch:
+        """The step's scored groups from data `position` on, sampled by policy `version`:
+        the batch to train on, every group rolled out, dynamic-sampling figures."""
         loop, size = self.loop, self.loop.batch_size
-        position = self.trainer.data_position if self.trainer.data_position is not None else step * size
         kept, rolled, rollout_s, reward_s, rounds = [], [], 0.0, 0.0, 0
+        report = RolloutReport()
         while True:
             problems = problems_at(self.train, position, size, loop.seed)
             position += size
-            t0 = time.monotonic()
-            scored, t1 = self._scored_groups(self._roller(step, round=rounds), problems, report, timed=True,
-                                             label=f"round {rounds + 1}: " if rounds else "")
-            rollout_s, reward_s = rollout_s + (t1 - t0), reward_s + (time.monotonic() - t1)
+            scored, generating_s, waiting_s = self._scored_groups(
+                self._roller(step, round=rounds, version=version), problems, report, timeline,
+                label=f"{label}round {rounds + 1}: " if rounds else label)
+            rollout_s, reward_s = rollout_s + generating_s, reward_s + waiting_s
             if loop.overlong_buffer is not None:
                 scored = [shape_group(g, loop.overlong_buffer, loop.overlong_penalty) for g in scored]
             rounds += 1
@@ -366,39 +432,75 @@ class Loop:
             kept += [g for g in scored if informative(g)]
             if len(kept) >= size or rounds >= loop.dynamic_rounds:
                 break
-        self.trainer.data_position = position
-        if not loop.dynamic_sampling:
-            return kept, rolled, {}, rollout_s, reward_s
-        informative_count = len(kept)
-        selection = {"dynamic_rounds": rounds, "dynamic_rolled_groups": len(rolled), "dynamic_informative": informative_count,
-                     "dynamic_kept_frac": informative_count / len(rolled)}
-        return kept[:size], rolled, selection, rollout_s, reward_s
+        selection = {}
+        if loop.dynamic_sampling:
+            selection = {"dynamic_rounds": rounds, "dynamic_rolled_groups": len(rolled), "dynamic_informative": len(kept),
+                         "dynamic_kept_frac": len(kept) / len(rolled)}
+            kept = kept[:size]
+        return StepBatch(step, version, kept, rolled, position, selection, report.samples, report.truncated,
+                         list(report.diversities), report.temperature, rollout_s, reward_s)
 
     # -- several ranks --------------------------------------------------------------
 
-    def _scored_groups(self, roller: Roller, problems: list[dict], report: RolloutReport, timed: bool = False,
-                       label: str = ""):
-        """Roll out and judge `problems`; under torchrun each rank takes problems rank,
-        rank + W, ... and the scored groups are gathered back into problem order on
-        every rank (training needs all of them everywhere). Progress counts this
-        rank's samples."""
+    def _scored_groups(self, roller: Roller, problems: list[dict], report: RolloutReport, timeline: Timeline | None = None,
+                       label: str = "") -> tuple[list[dict], float, float]:
+        """Roll out and judge `problems`: (scored groups in problem order, seconds generating,
+        seconds waiting for verdicts after generation was done). With streamed judging
+        each group goes to the sandbox as soon as it is sampled. Under torchrun each
+        rank takes problems rank, rank + W, ... and the scored groups are gathered
+        back into problem order on every rank (training needs all of them
+        everywhere). Progress counts this rank's samples."""
         index, count = self._sampling_ranks()
         mine = problems[index::count]
         total = len(mine) * roller.config.n
+        generating: list[tuple[float, float]] = []
+        counts = {"rollout": 0, "reward": 0}
 
-        def counted(groups, what: str) -> list[dict]:
-            kept, done = [], 0
-            self._phase(f"{label}{what} 0/{total} samples")
-            for group in groups:
-                kept.append(group)
-                done += len(group["samples"])
-                self._phase(f"{label}{what} {done}/{total} samples")
-            return kept
+        def generated(start: float, end: float) -> None:
+            generating.append((start, end))
+            if timeline is not None:
+                timeline.add("generate", start, end)
+
+        def judged(start: float, end: float) -> None:
+            if timeline is not None:
+                timeline.add("judge", start, end)
+
+        def counted(what: str, samples: int) -> None:
+            counts[what] += samples
+            if self.loop.stream_judging:
+                self._phase(f"{label}rollout {counts['rollout']}/{total}, reward {counts['reward']}/{total} samples")
+            else:
+                self._phase(f"{label}{what} {counts[what]}/{total} samples")
 
         with self._rollout_weights():
-            groups = counted(roller.groups(mine, report), "rollout")
-        rolled = time.monotonic()
-        scored = counted(score_groups(groups, self.sandbox, self.judge, ScoreReport()), "reward")
+            if self.loop.stream_judging:
+                arrived: list[int] = []
+
+                def arriving():
+                    for i, group in roller.stream(mine, report, generated):
+                        arrived.append(i)
+                        counted("rollout", len(group["samples"]))
+                        yield group
+
+                by_index = {}
+                for k, group in enumerate(score_groups(arriving(), self.sandbox, self.judge, ScoreReport(), on_task=judged)):
+                    by_index[arrived[k]] = group  # judged in the order they arrived
+                    counted("reward", len(group["samples"]))
+                scored = [by_index[i] for i in range(len(mine))]
+            else:
+                groups = []
+                started = time.monotonic()
+                for group in roller.groups(mine, report):
+                    groups.append(group)
+                    counted("rollout", len(group["samples"]))
+                generated(started, time.monotonic())
+                scored = []
+                for group in score_groups(groups, self.sandbox, self.judge, ScoreReport(), on_task=judged):
+                    scored.append(group)
+                    counted("reward", len(group["samples"]))
+        generation_done = generating[-1][1] if generating else time.monotonic()
+        waiting_s = max(time.monotonic() - generation_done, 0.0)
+        generating_s = sum(end - start for start, end in generating)
         if self.world is not None:
             import torch.distributed as dist
 
@@ -408,7 +510,7 @@ class Loop:
             leads = [parts[g * tp] for g in range(count)]  # one rank per sampling group
             scored = [leads[j % count][0][j // count] for j in range(len(problems))]
             _merge_report_counts(report, [c for _, c in leads])
-        return (scored, rolled) if timed else scored
+        return scored, generating_s, waiting_s
 
     def _rollout_weights(self):
         """FSDP2 shards the weights; the hf sampler needs them whole while it runs."""

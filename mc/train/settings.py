@@ -24,6 +24,7 @@ RUN_FILE = "run.json"
 # longer be the run it continues.
 MAY_CHANGE_ON_RESUME = (
     "steps", "save_every", "save_groups", "eval_data", "eval_every", "eval_n",  # how far, what is recorded
+    "stream_judging",  # when the judge runs, not what it says
     "workers", "isolation", "device", "tensor_parallel_size", "vllm_arg", "micro_batch_tokens", "grad_checkpointing", "fsdp",  # resources
 )
 # Flags that name files or models: recorded as absolute paths, so a resume from

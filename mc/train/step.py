@@ -441,8 +441,9 @@ class Trainer:
         """Whether this process writes (rank 0, or the only process)."""
         return self.world is None or self.world.main
 
-    def save(self, out_dir: str) -> None:
-        """Every rank calls it (FSDP2 gathers shards); rank 0 writes the one checkpoint."""
+    def save(self, out_dir: str, extra_files: dict[str, Callable[[str], None]] | None = None) -> None:
+        """Every rank calls it (FSDP2 gathers shards); rank 0 writes the one checkpoint
+        (with `extra_files` in its trainer/ folder: see save_checkpoint)."""
         meta = {
             "step": self.step,
             "optimizer_steps": self.optimizer_steps,
@@ -460,7 +461,7 @@ class Trainer:
                 state = {k: v for k, v in state.items() if k in own}
                 save_checkpoint(out_dir, self.model, self.tokenizer, None, meta, state_dict=state, optimizer_state=optimizer_state)
         elif self.main:
-            save_checkpoint(out_dir, self.model, self.tokenizer, self.optimizer, meta)
+            save_checkpoint(out_dir, self.model, self.tokenizer, self.optimizer, meta, extra_files=extra_files)
         distributed.barrier(self.world)
 
 

@@ -185,3 +185,35 @@ def test_the_engine_samples_the_distribution_it_reports(engine, hf_model):
     for temperature, other in ((1.0, 0.3), (0.3, 1.0)):
         assert chi_square(counts[temperature], torch.softmax(logits / temperature, -1)) < 680
         assert chi_square(counts[temperature], torch.softmax(logits / other, -1)) > 680
+
+
+def test_requests_stream_out_as_they_finish_with_the_batch_samples(engine, tiny_model, problems):
+    """sample_stream gives each prompt once, as its request finishes, and the same
+    completions `sample` (all at once) gives for the same seed; the process's random
+    stream is its own between engine steps (the judge, or the update, runs there)."""
+    prompts = [engine.tokenizer(p["question"][:200], add_special_tokens=False)["input_ids"] for p in problems]
+    prompts += [prompts[0][:5]]  # a short prompt: its request finishes early
+    whole = engine.sample(prompts, 3, 1.0, 1.0, 0, 48, torch.Generator().manual_seed(9))
+    torch.manual_seed(5)
+    expected = torch.rand(1)
+    torch.manual_seed(5)
+    order, streamed = [], {}
+    for i, completions in engine.sample_stream(prompts, 3, 1.0, 1.0, 0, 48, torch.Generator().manual_seed(9)):
+        order.append(i)
+        streamed[i] = completions
+        if len(order) == 1:
+            assert torch.equal(torch.rand(1), expected)  # between steps: the process's own stream
+    assert sorted(order) == list(range(len(prompts)))
+    for i, completions in enumerate(whole):
+        assert [(c.token_ids, c.logprobs, c.finish_reason) for c in completions] == \
+               [(c.token_ids, c.logprobs, c.finish_reason) for c in streamed[i]]
+
+
+def test_a_stream_left_early_leaves_no_request_behind(engine, tiny_model, problems):
+    prompts = [engine.tokenizer(p["question"][:200], add_special_tokens=False)["input_ids"] for p in problems]
+    stream = engine.sample_stream(prompts, 2, 1.0, 1.0, 0, 48, torch.Generator().manual_seed(1))
+    next(stream)
+    stream.close()  # the consumer stopped (an error in the judge, an interrupt)
+    assert not engine.llm.llm_engine.has_unfinished_requests()
+    again = engine.sample(prompts, 2, 1.0, 1.0, 0, 48, torch.Generator().manual_seed(1))
+    assert len(again) == len(prompts)

@@ -59,3 +59,24 @@ def test_the_engine_serves_each_new_policy(setup, tiny_model):
     assert gap(run / f"ckpt-{STEPS - 1:06d}", last) <= EXACT
     # ... and far off under the starting weights, which a stale engine would still serve.
     assert gap(tiny_model, last) > 100 * EXACT
+
+
+def test_off_policy_the_engine_samples_one_version_behind(setup, tiny_model):
+    """--off-policy 1 with the engine: step k trains on a batch the engine sampled from
+    the weights of step k - 1 while step k - 1 updated; the records say so, and the
+    log-probs prove it (exact under ckpt k - 1, far off under ckpt k)."""
+    run = setup / "off-policy"
+    proc = run_mc("train", "--model", tiny_model, "--data", setup / "train.jsonl", "--out", run, "--steps", STEPS,
+                  "--batch-problems", "4", "--n", "4", "--max-tokens", "48", "--lr", "1e-3", "--save-every", "1",
+                  "--kl-coef", "0.5", "--ref-model", setup / "ref", "--off-policy", "1",
+                  "--save-groups", "--backend", "vllm", "--dtype", "float32", "--vllm-arg", "kv_cache_memory_bytes=1073741824")
+    assert proc.returncode == 0, proc.stderr.decode()[-3000:]
+    metrics = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [m["staleness_max"] for m in metrics] == [0] + [1] * (STEPS - 1)
+    assert all(m["generate_update_overlap_s"] > 0 for m in metrics)  # the next batch was sampled during each update
+    for step in range(1, STEPS):
+        groups = [json.loads(line) for line in (run / "groups" / f"step-{step:06d}.jsonl").read_text().splitlines()]
+        assert {s["policy_version"] for g in groups for s in g["samples"]} == {step - 1}
+        assert gap(run / f"ckpt-{step - 1:06d}" if step > 1 else tiny_model, groups) <= EXACT
+        assert gap(run / f"ckpt-{step:06d}", groups) > 100 * EXACT
+        assert metrics[step]["sampler_gap_max"] > 100 * EXACT  # mc's own metric sees the staleness too
