@@ -63,6 +63,7 @@ bench: $(VENV)/.vllm
 	MC_SHARED_DATA=$(SHARED_DATA) $(BIN)/python examples/bench/reward_bench.py
 	MC_SHARED_DATA=$(SHARED_DATA) $(BIN)/python examples/bench/rollout_bench.py
 	$(BIN)/python examples/bench/train_bench.py
+	$(BIN)/python examples/bench/pipeline_bench.py
 	$(BIN)/python examples/bench/demo_bench.py
 
 # Two steps of the whole loop on a GPU: Qwen3-0.6B's layers, random init (nothing

@@ -474,6 +474,7 @@ class Loop:
 
         with self._rollout_weights():
             if self.loop.stream_judging:
+                self._phase(f"{label}rollout 0/{total}, reward 0/{total} samples")
                 arrived: list[int] = []
 
                 def arriving():
@@ -488,12 +489,14 @@ class Loop:
                     counted("reward", len(group["samples"]))
                 scored = [by_index[i] for i in range(len(mine))]
             else:
+                self._phase(f"{label}rollout 0/{total} samples")
                 groups = []
                 started = time.monotonic()
                 for group in roller.groups(mine, report):
                     groups.append(group)
                     counted("rollout", len(group["samples"]))
                 generated(started, time.monotonic())
+                self._phase(f"{label}reward 0/{total} samples")
                 scored = []
                 for group in score_groups(groups, self.sandbox, self.judge, ScoreReport(), on_task=judged):
                     scored.append(group)

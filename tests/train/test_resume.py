@@ -168,7 +168,8 @@ def test_auto_temperature_is_probed_once_and_kept_on_resume(tiny_model, data, tm
     assert [m.get("eval_pass@1") is not None for m in lines] == [True, True]
 
 
-def test_the_loop_reports_each_phase_of_a_step(tiny_model, data, tmp_path):
+@pytest.mark.parametrize("streamed", [False, True])
+def test_the_loop_reports_each_phase_of_a_step(tiny_model, data, tmp_path, streamed):
     from mc.commands.common import judge_config
     from mc.jsonl import read_all
     from mc.reward.sandbox.pool import Sandbox
@@ -180,11 +181,17 @@ def test_the_loop_reports_each_phase_of_a_step(tiny_model, data, tmp_path):
     with Sandbox(1, "full") as sandbox:
         loop = Loop(str(tiny_model), read_all(str(data)), str(tmp_path / "run"), RolloutConfig(n=2, max_tokens=8, batch_size=2),
                     judge_config("binary", "microcoder", 6.0, 2048, 32, False), TrainConfig(lr=1e-3, mini_batches=2),
-                    LoopConfig(steps=1, batch_size=2), sandbox, "hf", log=lambda text: None)
+                    LoopConfig(steps=1, batch_size=2, stream_judging=streamed), sandbox, "hf", log=lambda text: None)
         loop.run_steps(steps.append, phases.append)
-    assert phases == ["rollout 0/4 samples", "rollout 2/4 samples", "rollout 4/4 samples",  # one problem per sampling batch
-                      "reward 0/4 samples", "reward 2/4 samples", "reward 4/4 samples", "train: starting",
-                      "train: old log-probs", "train: mini-batch 1/2", "train: mini-batch 2/2", "saving ckpt-000001"]
+    after = ["train: starting", "train: old log-probs", "train: mini-batch 1/2", "train: mini-batch 2/2", "saving ckpt-000001"]
+    if not streamed:
+        assert phases == ["rollout 0/4 samples", "rollout 2/4 samples", "rollout 4/4 samples",  # one problem per sampling batch
+                          "reward 0/4 samples", "reward 2/4 samples", "reward 4/4 samples", *after]
+    else:  # both counts move, in whichever order the sampler and the judge get there
+        counts = [tuple(int(x.split("/")[0].split()[-1]) for x in p.split(", ")) for p in phases[: -len(after)]]
+        assert counts[0] == (0, 0) and counts[-1] == (4, 4) and phases[-len(after):] == after
+        assert all(r <= g and a[0] <= b[0] and a[1] <= b[1] for (g, r), a, b in zip(counts[1:], counts, counts[1:]))
+        assert {g for g, _ in counts} == {0, 2, 4} and {r for _, r in counts} == {0, 2, 4}
     assert len(steps) == 1
 
 
