@@ -215,5 +215,22 @@ def train_config_from(values: dict):
     return train_config(values["preset"], **flags)
 
 
+O_LOG = typer.Option(None, "--log", metavar="SINKS", autocompletion=lambda: ["tensorboard", "wandb", "tensorboard,wandb"], help="Also send every metrics line to these sinks: tensorboard, wandb (comma-separated; extras mc[tensorboard], mc[wandb]; WANDB_MODE=offline logs locally). The JSONL stays the record.")
+O_LOG_DIR = typer.Option(None, "--log-dir", metavar="DIR", help="Where --log writes: DIR/tensorboard/ and DIR/wandb/ (one W&B run per DIR, continued by later commands).")
+
+
+def open_sinks(log: str | None, log_dir: str | None, default_dir: str | None, config: dict, name: str, start_step: int = 0):
+    """The sinks --log names (mc.sinks.Sinks; none without --log). Commands call check_sinks
+    first, so a wrong name or a missing extra fails before any model loads."""
+    from mc.errors import McUsageError
+    from mc.sinks import Sinks, check_sinks
+
+    names = check_sinks(log)
+    folder = log_dir or default_dir
+    if names and folder is None:
+        raise McUsageError("--log needs --log-dir DIR here: one folder for every step of the run")
+    return Sinks(names, folder or "", config, name, start_step)
+
+
 O_OVERLONG_BUFFER = typer.Option(None, "--overlong-buffer", metavar="N|P%", help="DAPO's soft overlong punishment: rewards fall linearly by up to --overlong-penalty over the last N tokens (or P% of L_max) before L_max. Shaping, not filtering (that is --truncation-mask all). 0: off.")
 O_OVERLONG_PENALTY = typer.Option(1.0, "--overlong-penalty", min=0.0, help="The penalty at L_max for --overlong-buffer (DAPO: 1).", callback=finite)

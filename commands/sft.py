@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from mc.commands.common import R_PROMPT_TEMPLATE, R_SYSTEM_PROMPT, finite
+from mc.commands.common import O_LOG, O_LOG_DIR, R_PROMPT_TEMPLATE, R_SYSTEM_PROMPT, finite
 
 
 def sft(
@@ -22,6 +22,8 @@ def sft(
     max_seconds: Optional[float] = typer.Option(None, "--max-seconds", min=0.0, callback=finite, metavar="S", help="Stop after this much training time (wall clock), even before --steps: a fixed compute budget."),
     prompt_template: Optional[str] = R_PROMPT_TEMPLATE,
     system_prompt: Optional[str] = R_SYSTEM_PROMPT,
+    log: Optional[str] = O_LOG,
+    log_dir: Optional[str] = O_LOG_DIR,
 ) -> None:
     """Teach a policy the answer format: cross-entropy on reference solutions in ```python blocks.
 
@@ -33,8 +35,12 @@ def sft(
       mc sft --model tiny/ --data demos.jsonl --out warm/ --steps 100 --lr 1e-3
       mc sft --model warm/ --data demos.jsonl --out sft_more/ --steps 100000 --max-seconds 150
     """
+    settings = {k: v for k, v in locals().items() if k not in ("log", "log_dir")}
+    import os
+
     from mc import console
-    from mc.commands.common import problems_in, read_template, system_prompt_or_default
+    from mc.commands.common import open_sinks, problems_in, read_template, system_prompt_or_default
+    from mc.sinks import check_sinks
     from mc.jsonl import dumps, write_stdout
     from mc.train.checkpoint import check_out_dir
     from mc.train.progress import LoopProgress
@@ -42,10 +48,17 @@ def sft(
 
     template = read_template(prompt_template)
     check_out_dir(out, force, may_replace=(model,))
+    check_sinks(log)
+    if log and not log_dir:
+        from mc.errors import McUsageError
+
+        raise McUsageError("--log needs --log-dir DIR for mc sft (not inside --out, which is replaced when it is saved)")
     problems = list(console.track(problems_in(data), "reading problems"))
-    with LoopProgress("sft", steps, log_each=False) as progress:
+    with open_sinks(log, log_dir, None, settings, "sft " + os.path.basename(os.path.abspath(out))) as sinks, \
+            LoopProgress("sft", steps, log_each=False) as progress:
         def step_done(line: dict) -> None:
             write_stdout(dumps(line))
+            sinks.log(line)
             progress.advance(f"loss {line['loss']:.3f}")
 
         history = run_sft(model, problems, out, steps, lr, batch_size, seed, max_tokens, log=step_done, template=template,

@@ -10,6 +10,8 @@ from mc.commands.common import (
     COMPARE,
     ISOLATION,
     MEMORY_MB,
+    O_LOG,
+    O_LOG_DIR,
     O_OVERLONG_BUFFER,
     O_OVERLONG_PENALTY,
     OUTPUT_MB,
@@ -61,7 +63,7 @@ from mc.commands.common import (
 
 RESUME_HELP = ("Continue RUN from its last complete checkpoint, with the run's recorded flags (RUN/run.json); a flag given "
                "with another value is refused, except --steps, --save-every, --save-groups, --eval-data, --eval-every, "
-               "--eval-n, --stream-judging, --workers, --isolation, --device, --tensor-parallel-size, --vllm-arg, --micro-batch-tokens, "
+               "--eval-n, --stream-judging, --log, --log-dir, --workers, --isolation, --device, --tensor-parallel-size, --vllm-arg, --micro-batch-tokens, "
                "--grad-checkpointing and --fsdp.")
 
 
@@ -132,6 +134,8 @@ def train(
     memory_mb: int = MEMORY_MB,
     output_mb: int = OUTPUT_MB,
     isolation: str = ISOLATION,
+    log: Optional[str] = O_LOG,
+    log_dir: Optional[str] = O_LOG_DIR,
 ) -> None:
     """Run MicroCoder-GRPO: rollout -> reward -> train-step per step, the model kept in memory.
 
@@ -166,6 +170,9 @@ def train(
     names = {p.name: max((o for o in p.opts if o.startswith("--")), key=len) for p in ctx.command.params if p.opts}
     flags, changed, explicit = run_flags(flags, given_flags(ctx), names, out, resume)
     check_model_path(flags["model"], "policy")  # before the data is read and the workers start
+    from mc.sinks import check_sinks
+
+    check_sinks(flags["log"])
     settings = _settings(flags, explicit)
     train_set = list(problems_in([flags["data"]]))
     eval_set = list(problems_in([flags["eval_data"]])) if flags["eval_data"] else None
@@ -188,7 +195,10 @@ def train(
                 console.log(f"{out} is already at step {first}")
             return
         if main:
-            with LoopProgress("step", steps, first) as progress:
+            from mc.commands.common import open_sinks
+
+            with open_sinks(flags["log"], flags["log_dir"], out, loop.recorded, os.path.basename(os.path.abspath(out)),
+                            first) as loop.sinks, LoopProgress("step", steps, first) as progress:
                 loop.run_steps(lambda line: progress.advance(step_summary(line)), progress.status)
         else:
             loop.run_steps()

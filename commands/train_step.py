@@ -8,6 +8,8 @@ import typer
 
 from mc.commands.common import (
     INPUTS,
+    O_LOG,
+    O_LOG_DIR,
     T_BF16,
     T_CLIP_HIGH,
     T_CLIP_LOW,
@@ -71,6 +73,8 @@ def train_step(
     grad_checkpointing: bool = T_GRAD_CHECKPOINTING,
     fsdp: bool = T_FSDP,
     device: Optional[str] = typer.Option(None, "--device", help="Default: cuda when available, else cpu."),
+    log: Optional[str] = O_LOG,
+    log_dir: Optional[str] = O_LOG_DIR,
 ) -> None:
     """Update the policy on scored groups (mc rollout | mc reward); print one metrics line per optimizer step.
 
@@ -85,6 +89,8 @@ def train_step(
       mc train-step --policy ckpt/ --out ckpt/ --rollout-is token --rollout-is-cap 2 scored.jsonl
       torchrun --nproc-per-node 8 $(which mc) train-step --policy ckpt/ --out ckpt/ --fsdp --bf16 scored.jsonl
     """
+    import os
+
     from mc import console
     from mc.jsonl import dumps, iter_records, write_stdout
     from mc.train.checkpoint import check_out_dir
@@ -96,6 +102,14 @@ def train_step(
     lr = resolve_lr(lr, policy)
     config = train_config_from(locals())
     check_out_dir(out, force, may_replace=(policy,))
+    from mc.commands.common import open_sinks
+    from mc.sinks import check_sinks
+
+    check_sinks(log)
+    if log and not log_dir:
+        from mc.errors import McUsageError
+
+        raise McUsageError("--log needs --log-dir DIR for mc train-step: one folder for every step of the run")
     if device is not None:
         from mc.model import resolve_device
 
@@ -103,10 +117,16 @@ def train_step(
     groups = list(console.track(iter_records(inputs or ["-"], validate=validate_scored_group), "reading groups"))
     groups, selection = select_groups(groups, config)
     trainer = Trainer(policy, config, device)
+    start = trainer.step
     lines = trainer.train_step(groups) if groups else trainer.skip_step("no informative group")
-    for line in lines:
-        if trainer.main:  # under torchrun every rank reads all groups; rank 0 reports and writes
-            write_stdout(dumps({**line, **selection}))
+    if trainer.main:  # under torchrun every rank reads all groups; rank 0 reports and writes
+        from dataclasses import asdict
+
+        settings = {**asdict(config), "policy": policy, "out": out}
+        with open_sinks(log, log_dir, None, settings, "train-step " + os.path.basename(os.path.abspath(log_dir or out)), start) as sinks:
+            for line in lines:
+                write_stdout(dumps({**line, **selection}))
+                sinks.log({**line, **selection})
     trainer.save(out)
     if trainer.main:
         console.log(f"step {trainer.step} saved to {out} ({trainer.optimizer_steps} optimizer steps in all)")

@@ -29,9 +29,9 @@ _mc() {
         "mc model init") subs=""; opts="--size --seed --corpus --force -h --help" ;;
         "mc reward") subs=""; opts="--reward --compare --workers -j --time-limit --memory-mb --output-mb --all-tests --isolation --shard --overlong-buffer --overlong-penalty --max-tokens --out -o -h --help" ;;
         "mc rollout") subs=""; opts="--model -m --n -n --temperature -t --temperature-schedule --target-diversity --probe-problems --top-p --top-k --max-tokens --seed --backend --batch-size --prompt-template --system-prompt --tensor-parallel-size --vllm-arg --device --dtype --policy-version --repeat-window --out -o -h --help" ;;
-        "mc sft") subs=""; opts="--model -m --data --out --force --steps --lr --batch-size --max-tokens --seed --max-seconds --prompt-template --system-prompt -h --help" ;;
-        "mc train") subs=""; opts="--model -m --data --out --steps --batch-problems --save-every --eval-data --eval-every --eval-n --save-groups --resume --seed --n -n --temperature -t --temperature-schedule --target-diversity --probe-problems --top-p --top-k --max-tokens --backend --batch-size --tensor-parallel-size --vllm-arg --prompt-template --system-prompt --repeat-window --device --dtype --preset --clip-low --clip-high --dual-clip --kl-coef --ref-model --loss-agg --truncation-mask --ctm-rho --scale-rewards --entropy-coef --rollout-is --rollout-is-cap --rollout-rs --rollout-rs-bounds --dynamic-sampling --no-dynamic-sampling --dynamic-sampling-rounds --overlong-buffer --overlong-penalty --mini-batches --stream-judging --no-stream-judging --off-policy --micro-batch-tokens --lr --warmup-steps --weight-decay --max-grad-norm --bf16 --grad-checkpointing --fsdp --compare --workers -j --time-limit --memory-mb --output-mb --isolation -h --help" ;;
-        "mc train-step") subs=""; opts="--policy --out --force --preset --clip-low --clip-high --dual-clip --kl-coef --ref-model --loss-agg --truncation-mask --ctm-rho --scale-rewards --entropy-coef --rollout-is --rollout-is-cap --rollout-rs --rollout-rs-bounds --dynamic-sampling --no-dynamic-sampling --batch-groups --mini-batches --micro-batch-tokens --lr --warmup-steps --weight-decay --max-grad-norm --max-tokens --seed --bf16 --grad-checkpointing --fsdp --device -h --help" ;;
+        "mc sft") subs=""; opts="--model -m --data --out --force --steps --lr --batch-size --max-tokens --seed --max-seconds --prompt-template --system-prompt --log --log-dir -h --help" ;;
+        "mc train") subs=""; opts="--model -m --data --out --steps --batch-problems --save-every --eval-data --eval-every --eval-n --save-groups --resume --seed --n -n --temperature -t --temperature-schedule --target-diversity --probe-problems --top-p --top-k --max-tokens --backend --batch-size --tensor-parallel-size --vllm-arg --prompt-template --system-prompt --repeat-window --device --dtype --preset --clip-low --clip-high --dual-clip --kl-coef --ref-model --loss-agg --truncation-mask --ctm-rho --scale-rewards --entropy-coef --rollout-is --rollout-is-cap --rollout-rs --rollout-rs-bounds --dynamic-sampling --no-dynamic-sampling --dynamic-sampling-rounds --overlong-buffer --overlong-penalty --mini-batches --stream-judging --no-stream-judging --off-policy --micro-batch-tokens --lr --warmup-steps --weight-decay --max-grad-norm --bf16 --grad-checkpointing --fsdp --compare --workers -j --time-limit --memory-mb --output-mb --isolation --log --log-dir -h --help" ;;
+        "mc train-step") subs=""; opts="--policy --out --force --preset --clip-low --clip-high --dual-clip --kl-coef --ref-model --loss-agg --truncation-mask --ctm-rho --scale-rewards --entropy-coef --rollout-is --rollout-is-cap --rollout-rs --rollout-rs-bounds --dynamic-sampling --no-dynamic-sampling --batch-groups --mini-batches --micro-batch-tokens --lr --warmup-steps --weight-decay --max-grad-norm --max-tokens --seed --bf16 --grad-checkpointing --fsdp --device --log --log-dir -h --help" ;;
     esac
     case "$path:$prev" in
         "mc data batch:--step") COMPREPLY=(); return ;;
@@ -152,6 +152,8 @@ _mc() {
         "mc sft:--max-seconds") COMPREPLY=(); return ;;
         "mc sft:--prompt-template") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mc sft:--system-prompt") COMPREPLY=(); return ;;
+        "mc sft:--log") COMPREPLY=($(compgen -W "tensorboard wandb tensorboard,wandb" -- "$cur")); return ;;
+        "mc sft:--log-dir") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mc train:--model"|"mc train:-m") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mc train:--data") COMPREPLY=(); return ;;
         "mc train:--out") COMPREPLY=(); return ;;
@@ -210,6 +212,8 @@ _mc() {
         "mc train:--memory-mb") COMPREPLY=(); return ;;
         "mc train:--output-mb") COMPREPLY=(); return ;;
         "mc train:--isolation") COMPREPLY=($(compgen -W "full seccomp none" -- "$cur")); return ;;
+        "mc train:--log") COMPREPLY=($(compgen -W "tensorboard wandb tensorboard,wandb" -- "$cur")); return ;;
+        "mc train:--log-dir") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mc train-step:--policy") COMPREPLY=(); return ;;
         "mc train-step:--out") COMPREPLY=(); return ;;
         "mc train-step:--preset") COMPREPLY=($(compgen -W "microcoder dapo drgrpo grpo" -- "$cur")); return ;;
@@ -237,6 +241,8 @@ _mc() {
         "mc train-step:--max-tokens") COMPREPLY=(); return ;;
         "mc train-step:--seed") COMPREPLY=(); return ;;
         "mc train-step:--device") COMPREPLY=(); return ;;
+        "mc train-step:--log") COMPREPLY=($(compgen -W "tensorboard wandb tensorboard,wandb" -- "$cur")); return ;;
+        "mc train-step:--log-dir") COMPREPLY=($(compgen -f -- "$cur")); return ;;
     esac
     if [[ "$cur" == -* ]]; then
         COMPREPLY=($(compgen -W "$opts" -- "$cur"))

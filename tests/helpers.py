@@ -88,3 +88,33 @@ def logprob_gaps(model, groups, top_p: float = 1.0, top_k: int = 0) -> tuple[flo
             diff = (lp.gather(-1, ids[0, start:, None]).squeeze(-1) - torch.tensor(s["logprobs"])).abs()
             worst, total, count = max(worst, float(diff.max())), total + float(diff.sum()), count + len(diff)
     return worst, total / max(count, 1)
+
+
+def wandb_history(run_file) -> list[dict]:
+    """The history rows of an offline W&B run file (run-ID.wandb), read back for a test.
+
+    wandb 0.31 writes it from its Go core and ships no Python reader: the file is a
+    ':W&B' header (7 bytes) then LevelDB log records (32 KiB blocks; each chunk a
+    7-byte header: crc32c, length, type FULL=1 / FIRST=2 / MIDDLE=3 / LAST=4)
+    holding wandb's own protobuf Records, parsed with wandb's own classes."""
+    import json
+
+    from wandb.proto import wandb_internal_pb2
+
+    data = Path(run_file).read_bytes()
+    assert data[:4] == b":W&B", run_file
+    rows, pending, pos, block = [], b"", 7, 32768
+    while pos + 7 <= len(data):
+        if block - pos % block < 7:  # a block's tail too short for a header is padding
+            pos += block - pos % block
+            continue
+        length, kind = int.from_bytes(data[pos + 4 : pos + 6], "little"), data[pos + 6]
+        pending += data[pos + 7 : pos + 7 + length]
+        pos += 7 + length
+        if kind in (1, 4):
+            record = wandb_internal_pb2.Record()
+            record.ParseFromString(pending)
+            pending = b""
+            if record.WhichOneof("record_type") == "history":
+                rows.append({item.key or "/".join(item.nested_key): json.loads(item.value_json) for item in record.history.item})
+    return rows

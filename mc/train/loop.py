@@ -52,6 +52,7 @@ from mc.reward.score import ScoreReport, score_groups
 from mc.reward.shaping import shape_group
 from mc.rollout.diversity import batch_diversity
 from mc.rollout.rollout import Roller, RolloutConfig, RolloutReport
+from mc.sinks import Sinks
 from mc.train.checkpoint import model_ref
 from mc.train.dynamic import informative
 from mc.train.pipeline import NEXT_BATCH, Ahead, StepBatch, batch_in, staleness
@@ -159,6 +160,7 @@ class Loop:
         self.tensor_parallel_size, self.dtype, self.engine_args = tensor_parallel_size, dtype, engine_args
         self._fsdp_ready = False  # FSDP2 initialises on its root's first forward
         self._phase: Callable[[str], None] = lambda text: None
+        self.sinks = Sinks([], "", {}, "")  # mc.sinks: the command opens the ones --log names
         os.makedirs(run, exist_ok=True)
         self.metrics_path = os.path.join(run, "metrics.jsonl")
         start_from = model
@@ -387,6 +389,8 @@ class Loop:
                         f.write(dumps({**line, **extra, **figures, **(intervals if k == len(lines) - 1 else {})}))
                     f.flush()
                     os.fsync(f.fileno())
+                for line in lines:  # --log tensorboard,wandb: the same numbers, once they are on disk
+                    self.sinks.log({**line, **extra, **figures})
             if (step + 1) % loop.save_every == 0 or step + 1 == loop.steps:
                 self._phase(f"saving ckpt-{step + 1:06d}")
                 extra_files = {NEXT_BATCH: ahead.write} if ahead is not None else None

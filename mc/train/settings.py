@@ -24,12 +24,12 @@ RUN_FILE = "run.json"
 # longer be the run it continues.
 MAY_CHANGE_ON_RESUME = (
     "steps", "save_every", "save_groups", "eval_data", "eval_every", "eval_n",  # how far, what is recorded
-    "stream_judging",  # when the judge runs, not what it says
+    "stream_judging", "log", "log_dir",  # when the judge runs, not what it says; where else metrics go
     "workers", "isolation", "device", "tensor_parallel_size", "vllm_arg", "micro_batch_tokens", "grad_checkpointing", "fsdp",  # resources
 )
 # Flags that name files or models: recorded as absolute paths, so a resume from
 # another working directory compares (and loads) the same files.
-PATH_FLAGS = ("model", "data", "eval_data", "prompt_template", "ref_model")
+PATH_FLAGS = ("model", "data", "eval_data", "prompt_template", "ref_model", "log_dir")
 
 
 def recorded_lr(policy: str) -> float | None:
