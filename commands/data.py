@@ -31,13 +31,18 @@ app = typer.Typer(
 
 @app.command("import")
 def import_(
-    paths: list[str] = typer.Argument(..., metavar="PATH...", help="Files (JSON, JSONL[.gz], parquet, arrow), datasets save_to_disk folders, APPS folders, or - for stdin."),
+    paths: list[str] = typer.Argument(..., metavar="PATH...", help="Files (JSON, JSONL[.gz], parquet, arrow), datasets save_to_disk folders, APPS folders, Hugging Face Hub dataset ids (owner/name, or hf:name), or - for stdin."),
     format: str = typer.Option("auto", "--format", "-f", autocompletion=lambda: FORMAT_NAMES, callback=one_of(*FORMAT_NAMES), help="Source format: auto, mc, livecodebench, taco, apps, codecontests, humaneval, mbpp."),
     join: list[str] = typer.Option([], "--join", metavar="PATH", help="Another copy of the same problems; fills what the imported ones lack (ids, dates, tests, graded submissions), matched by title + statement. Repeatable."),
     skip_bad: bool = typer.Option(False, "--skip-bad", help="Report and skip rows that cannot be converted, instead of stopping."),
+    config: Optional[str] = typer.Option(None, "--config", metavar="NAME", help="For Hub ids: the dataset's configuration (datasets' name=)."),
+    split: Optional[str] = typer.Option(None, "--split", metavar="SPLIT", help="For Hub ids: one split (default: every split, each problem tagged with its own)."),
     out: Optional[str] = OUT,
 ) -> None:
     """Convert public problem sets into Problem records.
+
+    A Hub id is read with datasets.load_dataset and its cache: once loaded where the
+    hub is reachable, it reads offline too (HF_HUB_OFFLINE=1).
 
     Examples:
 
@@ -45,14 +50,21 @@ def import_(
       mc data import ../shared/data/humaneval/HumanEval.jsonl.gz > humaneval.jsonl
       mc data import apps/train/ --format apps -o apps.jsonl
       mc data import lcb_public.json --join O1-Mini...eval_all.json > lcb.jsonl
+      mc data import livecodebench/code_generation_lite --config release_v6 --split test -o lcb_v6.jsonl
     """
     from mc import console
     from mc.data.importer import ImportReport, import_problems
+    from mc.data.tables import hub_id
     from mc.outputs import open_writer
 
+    if (config or split) and not any(hub_id(p) for p in paths):
+        from mc.errors import McUsageError
+
+        raise McUsageError("--config and --split apply to Hugging Face Hub ids, and no PATH is one",
+                           "name the dataset as owner/name or hf:name")
     report = ImportReport()
     with open_writer(out) as writer:
-        problems = import_problems(paths, format, skip_bad=skip_bad, join=join, report=report)
+        problems = import_problems(paths, format, skip_bad=skip_bad, join=join, report=report, hub={"config": config, "split": split})
         writer.write_all(console.track(problems, "importing"))
     rows = [(s.path, s.format, s.imported, len(s.skipped)) for s in report.sources]
     console.table("mc data import", ["source", "format", "problems", "skipped"], rows, align="llrr")

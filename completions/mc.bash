@@ -14,7 +14,7 @@ _mc() {
         "mc data batch") subs=""; opts="--step --position --size --seed --out -o -h --help" ;;
         "mc data difficulty") subs=""; opts="--keep --report --out -o -h --help" ;;
         "mc data filter") subs=""; opts="--dedup --dedup-threshold --decontaminate --ngram --overlap --before --after --keep-undated --max-tests --require-tests --drop-needs-checker --platform --difficulty --report --out -o -h --help" ;;
-        "mc data import") subs=""; opts="--format -f --join --skip-bad --out -o -h --help" ;;
+        "mc data import") subs=""; opts="--format -f --join --skip-bad --config --split --out -o -h --help" ;;
         "mc data split") subs=""; opts="--train --test --test-fraction --seed --by-date --undated -h --help" ;;
         "mc data stats") subs=""; opts="--json -h --help" ;;
         "mc data synth") subs=""; opts="--families --count --tests --seed --exclude --out -o -h --help" ;;
@@ -55,6 +55,8 @@ _mc() {
         "mc data filter:--out"|"mc data filter:-o") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mc data import:--format"|"mc data import:-f") COMPREPLY=($(compgen -W "auto mc livecodebench taco apps codecontests humaneval mbpp" -- "$cur")); return ;;
         "mc data import:--join") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "mc data import:--config") COMPREPLY=(); return ;;
+        "mc data import:--split") COMPREPLY=(); return ;;
         "mc data import:--out"|"mc data import:-o") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mc data split:--train") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mc data split:--test") COMPREPLY=($(compgen -f -- "$cur")); return ;;

@@ -55,6 +55,8 @@ complete -c mc -n '__fish_seen_subcommand_from data; and __fish_seen_subcommand_
 complete -c mc -n '__fish_seen_subcommand_from data; and __fish_seen_subcommand_from import' -l format -s f -x -a 'auto mc livecodebench taco apps codecontests humaneval mbpp' -d 'Source format: auto, mc, livecodebench, taco, apps, codecontests, humaneval, mbpp.'
 complete -c mc -n '__fish_seen_subcommand_from data; and __fish_seen_subcommand_from import' -l join -r -F -d 'Another copy of the same problems; fills what the imported ones lack (ids, dates, tests, graded submissions), matched by title + statement. Repeatable.'
 complete -c mc -n '__fish_seen_subcommand_from data; and __fish_seen_subcommand_from import' -l skip-bad -d 'Report and skip rows that cannot be converted, instead of stopping.'
+complete -c mc -n '__fish_seen_subcommand_from data; and __fish_seen_subcommand_from import' -l config -x -d 'For Hub ids: the dataset\'s configuration (datasets\' name=).'
+complete -c mc -n '__fish_seen_subcommand_from data; and __fish_seen_subcommand_from import' -l split -x -d 'For Hub ids: one split (default: every split, each problem tagged with its own).'
 complete -c mc -n '__fish_seen_subcommand_from data; and __fish_seen_subcommand_from import' -l out -s o -r -F -d 'Write records here (atomically) instead of stdout.'
 complete -c mc -n '__fish_seen_subcommand_from data; and __fish_seen_subcommand_from import' -s h -l help -d 'Show the help and exit.'
 complete -c mc -n '__fish_seen_subcommand_from data; and __fish_seen_subcommand_from import' -F

@@ -54,7 +54,9 @@ def import_problems(
     skip_bad: bool = False,
     join: list[str] | None = None,
     report: ImportReport | None = None,
+    hub: dict | None = None,
 ) -> Iterator[dict]:
+    """`hub`: {"config", "split"} for the paths that are Hub dataset ids (mc.data.tables.hub_id)."""
     if fmt != "auto" and fmt not in FORMATS:
         raise McUsageError(f"--format must be one of: auto, {', '.join(FORMATS)}; got {fmt!r}")
     report = report if report is not None else ImportReport()
@@ -64,7 +66,7 @@ def import_problems(
     for path in paths:
         source = SourceReport(path)
         report.sources.append(source)
-        for where, problem in _problems_from(path, fmt, skip_bad, source):
+        for where, problem in _problems_from(path, fmt, skip_bad, source, hub or {}):
             if index:
                 match = index.get(join_key(problem))
                 if match is None:
@@ -82,13 +84,13 @@ def import_problems(
             yield problem
 
 
-def _problems_from(path: str, fmt: str, skip_bad: bool, report: SourceReport) -> Iterator[tuple[str, dict]]:
+def _problems_from(path: str, fmt: str, skip_bad: bool, report: SourceReport, hub: dict | None = None) -> Iterator[tuple[str, dict]]:
     if os.path.isdir(path) and fmt in ("auto", "apps") and apps.is_layout(path):
         report.format = "apps (folders)"
         contexts_rows = apps.read_folder(path)
         chosen: Format | None = FORMATS["apps"]
     else:
-        contexts_rows = _contexts(path)
+        contexts_rows = _contexts(path, hub or {})
         chosen = None if fmt == "auto" else FORMATS[fmt]
     for ctx, row in contexts_rows:
         if chosen is None:
@@ -111,9 +113,9 @@ def _problems_from(path: str, fmt: str, skip_bad: bool, report: SourceReport) ->
         yield ctx.where, problem
 
 
-def _contexts(path: str) -> Iterator[tuple[RowContext, dict]]:
+def _contexts(path: str, hub: dict) -> Iterator[tuple[RowContext, dict]]:
     split_from_name = _split_from_name(path)
-    for index, (where, row) in enumerate(tables.iter_rows(path)):
+    for index, (where, row) in enumerate(tables.iter_rows(path, hub.get("config"), hub.get("split"))):
         split = row.pop("__split__", None) or split_from_name
         yield RowContext(where=where, path=path, index=index, split=split), row
 

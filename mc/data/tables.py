@@ -3,14 +3,16 @@
 `iter_rows(path)` yields `(where, row)` pairs, `where` naming the file and the
 line or row index for error messages, from: JSONL (optionally gzipped, or
 stdin), a JSON array (or an object of split -> array), parquet, an arrow file, a
-`datasets` `save_to_disk` folder (Dataset or DatasetDict), or a folder holding
-any of those. Parquet and datasets folders are read in batches; JSON arrays have
+`datasets` `save_to_disk` folder (Dataset or DatasetDict), a folder holding
+any of those, or a Hugging Face Hub dataset id (`owner/name` where no such file
+exists, or `hf:name`), read through `datasets.load_dataset` and its cache. Parquet and datasets folders are read in batches; JSON arrays have
 to be parsed whole (JSON has no streaming form).
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 
 from mc import jsonl
@@ -20,9 +22,33 @@ Row = dict
 DATA_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson", ".json", ".json.gz", ".parquet", ".arrow")
 
 
-def iter_rows(path: str) -> Iterator[tuple[str, Row]]:
+HUB_ID = re.compile(r"^(?:hf:)?[A-Za-z0-9][\w.-]*(?:/[\w.-]+)?$")
+
+
+def hub_id(path: str) -> str | None:
+    """The dataset id `path` names on the Hub: `hf:ID`, or `owner/name` where no such
+    file or folder exists; else None (a path)."""
+    if path.startswith("hf:") and HUB_ID.match(path):
+        return path[3:]
+    if not os.path.exists(path) and "/" in path and not path.startswith((".", "/")) and HUB_ID.match(path) \
+            and not path.lower().endswith(DATA_SUFFIXES):
+        return path
+    return None
+
+
+def iter_rows(path: str, config: str | None = None, split: str | None = None) -> Iterator[tuple[str, Row]]:
+    """`config` / `split`: for a Hub dataset id (its configuration, one split; default all)."""
     if path == jsonl.STDIO:
         yield from _jsonl_rows(path)
+        return
+    dataset = hub_id(path)
+    if dataset is not None:
+        try:
+            yield from _hub_rows(dataset, config, split)
+        except McError as e:
+            if path.startswith("hf:"):
+                raise
+            raise McError(f"{e.message} (read as a Hub id: there is no file or folder {path} here)", e.hint) from None
         return
     if not os.path.exists(path):
         raise McError(f"cannot read {path}: no such file or folder")
@@ -95,6 +121,34 @@ def _data_files(top: str) -> Iterator[str]:
                 stack.append((entry.path, depth + 1))
             elif entry.name.lower().endswith(DATA_SUFFIXES):
                 yield entry.path
+
+
+def _hub_rows(dataset: str, config: str | None, split: str | None) -> Iterator[tuple[str, Row]]:
+    """Rows of a Hub dataset, split by split (each row tagged with its split), through
+    datasets' cache: a dataset loaded once before reads offline (HF_HUB_OFFLINE=1)."""
+    import datasets
+
+    from mc.rollout.vllm_backend import stdout_to_stderr
+
+    try:
+        with stdout_to_stderr():
+            loaded = datasets.load_dataset(dataset, config, split=split)
+    except ConnectionError as e:
+        raise McError(f"cannot load {dataset} from the Hugging Face Hub: the hub cannot be reached and the dataset is not "
+                      f"in the local datasets cache ({datasets.config.HF_DATASETS_CACHE}) ({e})",
+                      "load it once where the hub is reachable (the cache then serves it offline), or import a "
+                      "save_to_disk folder or the dataset's files") from None
+    except datasets.exceptions.DatasetNotFoundError as e:
+        raise McError(f"{dataset}: {e}", "check the id (owner/name), or the token for a gated dataset (hf auth login)") from None
+    except (ValueError, FileNotFoundError) as e:  # an unknown config or split, or no data files
+        raise McError(f"cannot load {dataset}: {e}") from None
+    if isinstance(loaded, datasets.DatasetDict):
+        for name, ds in loaded.items():
+            for where, row in _dataset_rows(f"{dataset}[{name}]", ds):
+                yield where, {**row, "__split__": name}
+    else:
+        for where, row in _dataset_rows(f"{dataset}[{split}]", loaded):
+            yield where, {**row, "__split__": split}
 
 
 def _dataset_rows(where: str, ds) -> Iterator[tuple[str, Row]]:
