@@ -42,6 +42,7 @@ def test_every_ablation_runs_and_each_arm_gets_its_flags(tmp_path):
     assert "auto_temperature" in run["temperature", "auto"]
     assert run["evaluator", "strict"]["flags"]["compare"] == "strict"
     assert run["kl", "kl-symmetric"]["train"]["kl_coef"] == 1e-3 and run["kl", "nokl-clip-higher"]["train"]["clip_high"] == 0.28
+    assert run["kl", "kl-symmetric"]["train"]["mini_batches"] == run["kl", "nokl-clip-higher"]["train"]["mini_batches"] == 2
     off = [json.loads(line) for line in (out / "batch" / "off-policy" / "metrics.jsonl").read_text().splitlines()]
     assert len(off) == 2 * 4 and {m["mini_batch"] for m in off} == {0, 1, 2, 3}
     assert list(json.loads((out / "length" / "short.json").read_text())["runs"]) == ["24", "48"]
