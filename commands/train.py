@@ -151,6 +151,8 @@ def train(
           --n 8 -t 1.2 --max-tokens 4096 --preset microcoder --lr 1e-6 --backend vllm --bf16
       mc train --model tiny/ --data train.jsonl --out runs/a --steps 200 --resume
       mc train --model tiny/ --data train.jsonl --out runs/dapo --steps 100 --lr 3e-4 --preset dapo
+      mc train --model tiny/ --data train.jsonl --out runs/b --steps 100 --lr 3e-4 --off-policy 1 --log tensorboard
+      mc eval timeline runs/b/metrics.jsonl -o timeline.png
       torchrun --nproc-per-node 8 $(which mc) train --model Qwen/Qwen3-4B ... --fsdp --backend vllm
     """
     flags = {name: value for name, value in locals().items() if name not in ("ctx", "out", "resume")}
