@@ -7,7 +7,7 @@ failure). Each mode trains the same steps from the same model, seed and data:
 
     sequential   --no-stream-judging   generate the whole batch, then judge it, then update
     streamed     (the default)         judge each group as it is sampled
-    off-policy   --off-policy 1        also sample and judge the next batch during the update
+    off-policy   --off-policy 1        streamed, and the next batch sampled and judged during the update
 
 in two layouts of this machine's cores: "shared" (torch's threads on every
 core, and as many judge workers: the two phases contend for the same cores, so
@@ -31,7 +31,7 @@ import subprocess
 import sys
 import tempfile
 
-MODES = {"sequential": ["--no-stream-judging"], "streamed": ["--stream-judging"], "off-policy": ["--off-policy", "1"]}
+MODES = {"sequential": ["--no-stream-judging"], "streamed": ["--stream-judging"], "off-policy": ["--stream-judging", "--off-policy", "1"]}
 FAMILIES = "add_k,mul_k,sub_k,mod_k"
 
 

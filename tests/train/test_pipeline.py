@@ -85,3 +85,11 @@ def test_the_stream_gives_the_groups_in_the_order_they_are_made(tiny_model, tmp_
     assert (report_a.samples, report_a.tokens, report_a.truncated, report_a.diversities) == \
            (report_b.samples, report_b.tokens, report_b.truncated, report_b.diversities)
     assert len(spans) == 3 and all(a <= b for a, b in spans)
+
+
+def test_streamed_judging_is_on_by_default_only_where_sampling_has_a_gpu():
+    from mc.commands.train import _streams
+
+    assert _streams({"stream_judging": None, "device": "cpu"}) is False  # the judge would take the sampler's cores
+    assert _streams({"stream_judging": True, "device": "cpu"}) is True
+    assert _streams({"stream_judging": False, "device": None}) is False
