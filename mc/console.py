@@ -7,7 +7,9 @@ so logs captured from scripts stay clean.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from typing import TypeVar
@@ -106,3 +108,37 @@ def _keep_end(text: str, budget: int) -> str:
     if len(text) <= budget or ("/" not in text and "\\" not in text):
         return text
     return "…" + text[-(budget - 1):]
+
+
+def flush_std() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError, AttributeError):  # closed, or replaced by None
+            pass
+
+
+@contextlib.contextmanager
+def redirected(targets: dict[int, int]):
+    """File descriptor fd points at targets[fd] inside, and back after; a closed fd is
+    left alone (nothing to protect or hide)."""
+    flush_std()
+    saved = {}
+    for fd, target in targets.items():
+        try:
+            saved[fd] = os.dup(fd)
+        except OSError:
+            continue
+        os.dup2(target, fd)
+    try:
+        yield
+    finally:
+        flush_std()  # what Python buffered inside goes where the fd pointed inside
+        for fd, copy in saved.items():
+            os.dup2(copy, fd)
+            os.close(copy)
+
+
+def stdout_to_stderr():
+    """Prints and C-level writes of a library (vLLM, wandb, datasets) cannot reach the records on stdout."""
+    return redirected({1: 2})

@@ -93,7 +93,7 @@ class Sinks:
             self._tb.close()
             self._tb = None
         if self._wandb is not None:
-            from mc.rollout.vllm_backend import stdout_to_stderr
+            from mc.console import stdout_to_stderr
 
             with stdout_to_stderr():
                 self._wandb.finish()
@@ -121,7 +121,7 @@ def _wandb(log_dir: str, config: dict, name: str):
         import wandb
     except ImportError:
         raise McError("--log wandb needs the wandb package", "pip install 'mc[wandb]'") from None
-    from mc.rollout.vllm_backend import stdout_to_stderr
+    from mc.console import stdout_to_stderr
 
     try:
         with stdout_to_stderr():  # wandb's start-up lines are for a person, not for stdout

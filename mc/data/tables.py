@@ -82,12 +82,7 @@ def _folder_rows(path: str) -> Iterator[tuple[str, Row]]:
             loaded = datasets.load_from_disk(path)
         except Exception as e:  # datasets raises many types for a damaged folder
             raise McError(f"cannot load datasets folder {path}: {e}") from None
-        if isinstance(loaded, datasets.DatasetDict):
-            for split, ds in loaded.items():
-                for where, row in _dataset_rows(f"{path}[{split}]", ds):
-                    yield where, {**row, "__split__": split}
-        else:
-            yield from _dataset_rows(path, loaded)
+        yield from _loaded_rows(path, loaded)
         return
     files = sorted(_data_files(path))
     if not files:
@@ -128,7 +123,7 @@ def _hub_rows(dataset: str, config: str | None, split: str | None) -> Iterator[t
     datasets' cache: a dataset loaded once before reads offline (HF_HUB_OFFLINE=1)."""
     import datasets
 
-    from mc.rollout.vllm_backend import stdout_to_stderr
+    from mc.console import stdout_to_stderr
 
     try:
         with stdout_to_stderr():
@@ -142,13 +137,22 @@ def _hub_rows(dataset: str, config: str | None, split: str | None) -> Iterator[t
         raise McError(f"{dataset}: {e}", "check the id (owner/name), or the token for a gated dataset (hf auth login)") from None
     except (ValueError, FileNotFoundError) as e:  # an unknown config or split, or no data files
         raise McError(f"cannot load {dataset}: {e}") from None
+    yield from _loaded_rows(dataset, loaded, split)
+
+
+def _loaded_rows(label: str, loaded, split: str | None = None) -> Iterator[tuple[str, Row]]:
+    """Rows of a Dataset, or of each split of a DatasetDict tagged with that split."""
+    import datasets
+
     if isinstance(loaded, datasets.DatasetDict):
         for name, ds in loaded.items():
-            for where, row in _dataset_rows(f"{dataset}[{name}]", ds):
+            for where, row in _dataset_rows(f"{label}[{name}]", ds):
                 yield where, {**row, "__split__": name}
-    else:
-        for where, row in _dataset_rows(f"{dataset}[{split}]", loaded):
+    elif split is not None:
+        for where, row in _dataset_rows(f"{label}[{split}]", loaded):
             yield where, {**row, "__split__": split}
+    else:
+        yield from _dataset_rows(label, loaded)
 
 
 def _dataset_rows(where: str, ds) -> Iterator[tuple[str, Row]]:

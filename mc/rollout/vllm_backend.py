@@ -48,6 +48,7 @@ from dataclasses import dataclass, field
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from mc.console import redirected as _redirected, stdout_to_stderr  # noqa: F401  (re-exported)
 from mc.errors import McError, McUsageError
 
 if TYPE_CHECKING:
@@ -87,38 +88,6 @@ def configure_environment() -> None:
     os.environ.setdefault("VLLM_CPU_OMP_THREADS_BIND", "nobind")
 
 
-def _flush_std() -> None:
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError, AttributeError):  # closed, or replaced by None
-            pass
-
-
-@contextlib.contextmanager
-def _redirected(targets: dict[int, int]):
-    """File descriptor fd points at targets[fd] inside, and back after; a closed fd is
-    left alone (nothing to protect or hide)."""
-    _flush_std()
-    saved = {}
-    for fd, target in targets.items():
-        try:
-            saved[fd] = os.dup(fd)
-        except OSError:
-            continue
-        os.dup2(target, fd)
-    try:
-        yield
-    finally:
-        _flush_std()  # what Python buffered inside goes where the fd pointed inside
-        for fd, copy in saved.items():
-            os.dup2(copy, fd)
-            os.close(copy)
-
-
-def stdout_to_stderr():
-    """Prints and C-level writes of the engine cannot reach the records on stdout."""
-    return _redirected({1: 2})
 
 
 class _HeldGenerator:
