@@ -140,6 +140,9 @@ T_WEIGHT_DECAY = typer.Option(0.0, "--weight-decay", min=0.0, callback=finite)
 T_MAX_GRAD_NORM = typer.Option(1.0, "--max-grad-norm", min=0.0, help="Gradient clipping (0: off).", callback=finite)
 T_BF16 = typer.Option(False, "--bf16", help="bf16 autocast (GPU).")
 T_GRAD_CHECKPOINTING = typer.Option(False, "--grad-checkpointing", help="Gradient checkpointing (less memory, more compute).")
+T_LORA_RANK = typer.Option(0, "--lora-rank", min=0, metavar="R", help="Train a LoRA adapter of rank R (peft) instead of every weight; 0: full fine-tuning. A LoRA checkpoint given as the policy goes on training its own adapter.")
+T_LORA_ALPHA = typer.Option(None, "--lora-alpha", min=0.0, callback=finite, metavar="A", help="LoRA's alpha: the update is scaled by A / R (default 2 x R).")
+T_LORA_TARGETS = typer.Option(None, "--lora-targets", metavar="MODULES", help="The modules LoRA adapts: all-linear (default: every linear layer but the output head) or names, e.g. q_proj,k_proj,v_proj,o_proj.")
 T_FSDP = typer.Option(False, "--fsdp", help="Under torchrun: shard parameters, gradients and optimizer state (FSDP2) instead of replicating them (DDP).")
 
 
@@ -157,6 +160,9 @@ def train_config(preset: str, **flags):
         raise McUsageError(f"--loss-agg must be one of: {', '.join(AGGREGATIONS)}")
     if flags.get("truncation_mask") is not None and flags["truncation_mask"] not in MODES:
         raise McUsageError(f"--truncation-mask must be one of: {', '.join(MODES)}")
+    from mc.lora import spec_from_flags
+
+    spec_from_flags(flags.get("lora_rank") or 0, flags.get("lora_alpha"), flags.get("lora_targets"))  # usage errors, before any load
     settings = resolve(preset, {k: flags.pop(k, None) for k in TRAIN_KEYS})
     settings = {k: settings[k] for k in TRAIN_KEYS}
     if settings["dual_clip"] is not None and 0 < settings["dual_clip"] <= 1:
@@ -203,7 +209,7 @@ def read_template(path: str | None) -> str | None:
 TRAIN_FLAGS = ("clip_low", "clip_high", "kl_coef", "loss_agg", "truncation_mask", "ctm_rho", "dual_clip", "scale_rewards",
                "entropy_coef", "dynamic_sampling", "rollout_is", "rollout_is_cap", "rollout_rs", "rollout_rs_bounds",
                "mini_batches", "micro_batch_tokens", "lr", "warmup_steps", "weight_decay", "max_grad_norm", "seed", "max_tokens",
-               "bf16", "grad_checkpointing", "ref_model", "fsdp")
+               "bf16", "grad_checkpointing", "ref_model", "fsdp", "lora_rank", "lora_alpha", "lora_targets")
 
 
 def train_config_from(values: dict):

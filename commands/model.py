@@ -1,4 +1,4 @@
-"""`mc model init` and `mc model import-gguf`: the policies mc can start from (logic in mc/model.py, mc/gguf.py)."""
+"""`mc model init`, `import-gguf` and `merge`: the policies mc can start from (logic in mc/model.py, mc/gguf.py, mc/lora.py)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import typer
 
 from mc.commands.common import one_of
 
-app = typer.Typer(help="Make a model folder to start from: build the built-in default policy (init), or import a "
-                  "pretrained GGUF file as a Hugging Face folder (import-gguf).", no_args_is_help=True)
+app = typer.Typer(help="Make a model folder to start from: build the built-in default policy (init), import a "
+                  "pretrained GGUF file as a Hugging Face folder (import-gguf), or merge a LoRA checkpoint into its base (merge).", no_args_is_help=True)
 
 
 @app.command("init")
@@ -67,3 +67,30 @@ def import_gguf(
     console.log(f"imported {summary['architecture']} from {summary['source']} into {summary['path']}: "
                 f"{summary['parameters']:,} parameters, {summary['vocab']}-token vocabulary, "
                 f"{summary['layers']} layers ({summary['dtype']})")
+
+
+@app.command("merge")
+def merge(
+    checkpoint: str = typer.Argument(..., metavar="CKPT", help="A LoRA checkpoint (written with --lora-rank)."),
+    directory: str = typer.Argument(..., metavar="DIR", help="Where to write the merged Hugging Face model folder."),
+    dtype: str = typer.Option("float32", "--dtype", autocompletion=lambda: ["float32", "bfloat16", "float16"], callback=one_of("float32", "bfloat16", "float16"), help="Weights dtype of the merged folder (the merge itself is computed in it)."),
+    force: bool = typer.Option(False, "--force", help="Replace DIR if it exists."),
+) -> None:
+    """Merge a LoRA checkpoint's adapter into its base: a plain HF folder (config, weights, tokenizer).
+
+    Every mc command reads a LoRA checkpoint as it is (merging in memory); merge
+    one to hand it to tools that do not know adapters, or to start a new adapter on it.
+
+    Examples:
+
+    \b
+      mc model merge runs/lora/ckpt-000300 merged/
+      mc model merge lora/ merged/ --dtype bfloat16 --force
+      mc eval --model merged/ --k 1 test.jsonl
+    """
+    from mc import console
+    from mc.lora import merge_checkpoint
+
+    summary = merge_checkpoint(checkpoint, directory, dtype=dtype, force=force)
+    console.log(f"merged {checkpoint} ({summary['spec']}) into its base {summary['base']}: {summary['path']}, "
+                f"{summary['parameters']:,} parameters ({summary['dtype']})")

@@ -6,7 +6,16 @@ from typing import Optional
 
 import typer
 
-from mc.commands.common import O_LOG, O_LOG_DIR, R_PROMPT_TEMPLATE, R_SYSTEM_PROMPT, finite
+from mc.commands.common import (
+    O_LOG,
+    O_LOG_DIR,
+    R_PROMPT_TEMPLATE,
+    R_SYSTEM_PROMPT,
+    T_LORA_ALPHA,
+    T_LORA_RANK,
+    T_LORA_TARGETS,
+    finite,
+)
 
 
 def sft(
@@ -22,6 +31,9 @@ def sft(
     max_seconds: Optional[float] = typer.Option(None, "--max-seconds", min=0.0, callback=finite, metavar="S", help="Stop after this much training time (wall clock), even before --steps: a fixed compute budget."),
     prompt_template: Optional[str] = R_PROMPT_TEMPLATE,
     system_prompt: Optional[str] = R_SYSTEM_PROMPT,
+    lora_rank: int = T_LORA_RANK,
+    lora_alpha: Optional[float] = T_LORA_ALPHA,
+    lora_targets: Optional[str] = T_LORA_TARGETS,
     log: Optional[str] = O_LOG,
     log_dir: Optional[str] = O_LOG_DIR,
 ) -> None:
@@ -34,6 +46,7 @@ def sft(
     \b
       mc sft --model tiny/ --data demos.jsonl --out warm/ --steps 100 --lr 1e-3
       mc sft --model warm/ --data demos.jsonl --out sft_more/ --steps 100000 --max-seconds 150
+      mc sft --model smol/ --data demos.jsonl --out smol-lora/ --lora-rank 16 --lr 2e-4
     """
     settings = {k: v for k, v in locals().items() if k not in ("log", "log_dir")}
     import os
@@ -46,6 +59,9 @@ def sft(
     from mc.train.progress import LoopProgress
     from mc.train.sft import sft as run_sft
 
+    from mc.lora import spec_from_flags
+
+    lora_spec = spec_from_flags(lora_rank, lora_alpha, lora_targets)
     template = read_template(prompt_template)
     check_out_dir(out, force, may_replace=(model,))
     check_sinks(log)
@@ -62,6 +78,7 @@ def sft(
             progress.advance(f"loss {line['loss']:.3f}")
 
         history = run_sft(model, problems, out, steps, lr, batch_size, seed, max_tokens, log=step_done, template=template,
-                          system=system_prompt_or_default(system_prompt), max_seconds=max_seconds, status=progress.note)
+                          system=system_prompt_or_default(system_prompt), max_seconds=max_seconds, status=progress.note,
+                          lora_spec=lora_spec)
     losses = f", loss {history[0]['loss']:.3f} -> {history[-1]['loss']:.3f}" if history else ""
     console.log(f"sft: {len(history)} steps{losses}; saved {out}")

@@ -38,6 +38,9 @@ from mc.commands.common import (
     T_DYNAMIC_SAMPLING,
     T_ENTROPY_COEF,
     T_FSDP,
+    T_LORA_ALPHA,
+    T_LORA_RANK,
+    T_LORA_TARGETS,
     T_GRAD_CHECKPOINTING,
     T_KL_COEF,
     T_LOSS_AGG,
@@ -128,6 +131,9 @@ def train(
     bf16: bool = T_BF16,
     grad_checkpointing: bool = T_GRAD_CHECKPOINTING,
     fsdp: bool = T_FSDP,
+    lora_rank: int = T_LORA_RANK,
+    lora_alpha: Optional[float] = T_LORA_ALPHA,
+    lora_targets: Optional[str] = T_LORA_TARGETS,
     compare: str = COMPARE,
     workers: Optional[int] = WORKERS,
     time_limit: float = TIME_LIMIT,
@@ -152,6 +158,8 @@ def train(
       mc train --model tiny/ --data train.jsonl --out runs/a --steps 200 --resume
       mc train --model tiny/ --data train.jsonl --out runs/dapo --steps 100 --lr 3e-4 --preset dapo
       mc train --model tiny/ --data train.jsonl --out runs/b --steps 100 --lr 3e-4 --off-policy 1 --log tensorboard
+      mc train --model Qwen/Qwen3-8B --data lcb_train.jsonl --out runs/lora --steps 300 --lora-rank 32 --lr 1e-5 --backend vllm
+      mc model merge runs/lora/ckpt-000300 q8b-merged/
       mc eval timeline runs/b/metrics.jsonl -o timeline.png
       torchrun --nproc-per-node 8 $(which mc) train --model Qwen/Qwen3-4B ... --fsdp --backend vllm
     """

@@ -20,6 +20,9 @@ from mc.commands.common import (
     T_FSDP,
     T_GRAD_CHECKPOINTING,
     T_KL_COEF,
+    T_LORA_ALPHA,
+    T_LORA_RANK,
+    T_LORA_TARGETS,
     T_LOSS_AGG,
     T_LR,
     T_MAX_GRAD_NORM,
@@ -72,6 +75,9 @@ def train_step(
     bf16: bool = T_BF16,
     grad_checkpointing: bool = T_GRAD_CHECKPOINTING,
     fsdp: bool = T_FSDP,
+    lora_rank: int = T_LORA_RANK,
+    lora_alpha: Optional[float] = T_LORA_ALPHA,
+    lora_targets: Optional[str] = T_LORA_TARGETS,
     device: Optional[str] = typer.Option(None, "--device", help="Default: cuda when available, else cpu."),
     log: Optional[str] = O_LOG,
     log_dir: Optional[str] = O_LOG_DIR,
@@ -87,6 +93,7 @@ def train_step(
       mc rollout -m ckpt/ --n 16 48_problems.jsonl | mc reward --overlong-buffer 20% \
           | mc train-step --policy ckpt/ --out ckpt/ --preset dapo --batch-groups 16
       mc train-step --policy ckpt/ --out ckpt/ --rollout-is token --rollout-is-cap 2 scored.jsonl
+      mc train-step --policy Qwen/Qwen3-1.7B --out lora/ --lora-rank 32 --lr 1e-5 scored.jsonl   # then --policy lora/
       torchrun --nproc-per-node 8 $(which mc) train-step --policy ckpt/ --out ckpt/ --fsdp --bf16 scored.jsonl
     """
     import os

@@ -201,6 +201,7 @@ def init_model(out_dir: str, size: str = "tiny", seed: int = 0, corpus: Iterable
 # --- loading any model: mc's own, a checkpoint, a local HF folder or a hub id ---------
 
 DTYPES = ("float32", "bfloat16", "float16")
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.json", "tokenizer.model")
 _HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?$")
 
 
@@ -260,7 +261,7 @@ def check_model_path(path: str, what: str = "model") -> None:
         raise McError(f"{what} {path}: no such folder", "give a Hugging Face model folder, an mc checkpoint or a hub id like Qwen/Qwen3-1.7B")
     if not os.path.isdir(path):
         raise McError(f"{what} {path}: is a file, expected a model folder (config.json, weights, tokenizer files)")
-    if not os.path.exists(os.path.join(path, "config.json")):
+    if not os.path.exists(os.path.join(path, "config.json")) and not os.path.exists(os.path.join(path, "adapter_config.json")):
         inside = sorted(os.listdir(path))[:5]
         runs = sorted(name for name in os.listdir(path) if name.startswith("ckpt-"))
         hint = (f"a run folder: give one of its checkpoints, e.g. {os.path.join(path, runs[-1])}" if runs
@@ -272,6 +273,10 @@ def load_tokenizer(path: str, what: str = "model"):
     from transformers import AutoTokenizer
 
     check_model_path(path, what)
+    from mc.lora import is_adapter, model_source
+
+    if is_adapter(path) and not any(os.path.exists(os.path.join(path, name)) for name in TOKENIZER_FILES):
+        path = model_source(path)  # an adapter saved without its tokenizer: the base's
     try:
         return AutoTokenizer.from_pretrained(path)
     except Exception as e:  # transformers raises OSError, ValueError, TypeError, KeyError, tokenizers' own
@@ -283,11 +288,16 @@ def load_tokenizer(path: str, what: str = "model"):
 
 
 def load_causal_lm(path: str, dtype, device, what: str = "model"):
-    """The model's weights on `device`; a truncated or corrupt weights file is one clear error."""
+    """The model's weights on `device` (a LoRA checkpoint: its base with the adapter merged
+    in, mc.lora); a truncated or corrupt weights file is one clear error."""
     from transformers import AutoModelForCausalLM
     from transformers.utils import logging as hf_logging
 
+    from mc.lora import is_adapter, load_merged
+
     check_model_path(path, what)
+    if is_adapter(path):
+        return load_merged(path, dtype, device, what)
     hf_logging.disable_progress_bar()
     try:
         model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype)

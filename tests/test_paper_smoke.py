@@ -30,7 +30,7 @@ def test_every_ablation_runs_and_each_arm_gets_its_flags(tmp_path):
     for ablation, arms in ARMS.items():
         assert (out / f"{ablation}.png").stat().st_size > 10_000
         summary = (out / f"{ablation}.summary.txt").read_text()
-        assert all(arm in summary for arm in arms) and all(len(line) <= 100 for line in summary.splitlines())
+        assert all(arm in summary for arm in arms) and all(len(line) <= 80 for line in summary.splitlines())
         assert all(arm in (out / f"{ablation}.compare.txt").read_text() for arm in arms)
     run = {(a, arm): json.loads((out / a / arm / "run.json").read_text()) for a, arms in ARMS.items() for arm in arms}
     assert [run["presets", p]["train"]["preset"] for p in ARMS["presets"]] == ARMS["presets"]

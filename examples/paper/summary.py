@@ -60,7 +60,9 @@ def main() -> None:
     folder, arms = sys.argv[1], sys.argv[2:]
     rows = [arm_rows(folder, arm) for arm in arms]
     tokens = ", ".join(json.load(open(os.path.join(folder, f"{arms[0]}.json")))["runs"])
-    print(f"{os.path.basename(folder)}: held-out pass@1 % after training (evaluated at max tokens {tokens}); curves: first fifth -> last fifth of the run")
+    # Two short lines, not one long one: the summary is read in an 80-column terminal.
+    print(f"{os.path.basename(folder)}: held-out pass@1 % after training, evaluated at max tokens {tokens}")
+    print("curves: the first fifth -> the last fifth of the run")
     print(table(["arm", "pass@1", "eval during", "reward", "train s"], [r[0] for r in rows]))
     print(table(["arm", "length", "truncated", "diversity", "entropy"], [r[1] for r in rows]))
 

@@ -304,8 +304,12 @@ class VLLMBackend:
 
         from mc.model import DTYPES, check_model_path
 
+        from mc.lora import is_adapter, model_source
+
         # vLLM's own errors for a missing folder or a bad dtype come after seconds of start-up, in many lines.
         check_model_path(model_path)
+        # A LoRA checkpoint: the engine starts from its base and is sent the merged weights once it is up.
+        adapter, model_path = (model_path, model_source(model_path)) if is_adapter(model_path) else (None, model_path)
         if dtype is not None and dtype not in DTYPES:
             raise McUsageError(f"--dtype must be one of: {', '.join(DTYPES)}; got {dtype!r}")
         import_vllm()
@@ -352,6 +356,11 @@ class VLLMBackend:
         self.tokenizer = self.llm.get_tokenizer()
         self.max_positions = self.llm.llm_engine.model_config.max_model_len
         self.stop_ids = _stop_ids(model_path, self.tokenizer)
+        if adapter is not None:
+            from mc.model import load_causal_lm
+
+            self.load_weights_from(load_causal_lm(adapter, torch.float32, torch.device("cpu"), what="model"))
+            _log(f"vllm: sent the weights of {adapter} (its LoRA adapter merged into {model_path})")
 
     def sample(self, prompts: list[list[int]], n: int, temperature: float, top_p: float, top_k: int, max_tokens: int,
                generator, on_tokens=None) -> list[list[Completion]]:
@@ -427,10 +436,12 @@ class VLLMBackend:
         Tied weights go under each of their names: vLLM's layerwise reload unties
         them, and an lm_head not sent keeps the old values (measured: log-prob gap 0.6
         after one update of the tiny model, 1e-6 with both names). Cached prefixes
-        hold the old policy's keys, so the prefix cache is reset."""
-        # A generator: under FSDP2 one full tensor is gathered at a time, as vLLM loads it.
-        named = ((name, p.data.full_tensor() if hasattr(p.data, "full_tensor") else p.data)
-                 for name, p in model.named_parameters(remove_duplicate=False))
+        hold the old policy's keys, so the prefix cache is reset. A model with LoRA
+        layers sends each adapted weight merged (mc.lora.merged_weights)."""
+        from mc.lora import merged_weights
+
+        # A generator: under FSDP2 one full tensor is gathered at a time, as vLLM loads it; LoRA layers merged.
+        named = merged_weights(model)
         self.llm.start_weight_update()
         self.llm.update_weights({"update_info": {"named_tensors": named}})
         self.llm.finish_weight_update(weight_version=None if version is None else str(version))

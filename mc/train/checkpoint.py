@@ -1,6 +1,7 @@
 """Checkpoints: a Hugging Face model folder plus the trainer's state.
 
-    CKPT/                    config.json, model.safetensors, tokenizer files (loadable by anything HF)
+    CKPT/                    config.json, model.safetensors, tokenizer files (loadable by anything HF);
+                             with LoRA, adapter_config.json and adapter_model.safetensors instead (mc.lora)
     CKPT/meta.json           step (policy version), optimizer steps, resolved flags, mc version, reference model
     CKPT/trainer/optimizer.safetensors   AdamW moments and step per parameter name
     CKPT/trainer/rng.safetensors         torch CPU (and CUDA) generator states
@@ -162,7 +163,10 @@ def save_checkpoint(out_dir: str, model, tokenizer, optimizer, meta: dict, state
     os.makedirs(parent, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(os.path.abspath(out_dir))}.", dir=parent)
     try:
-        model.save_pretrained(tmp, safe_serialization=True, state_dict=state_dict)
+        if hasattr(model, "peft_config"):  # a LoRA adapter (mc.lora): peft's own two files, no network lookups
+            model.save_pretrained(tmp, safe_serialization=True, save_embedding_layers=False)
+        else:
+            model.save_pretrained(tmp, safe_serialization=True, state_dict=state_dict)
         tokenizer.save_pretrained(tmp)
         os.makedirs(os.path.join(tmp, TRAINER))
         if optimizer_state is None and optimizer is not None:  # (a warm-up's optimizer is not carried into RL)

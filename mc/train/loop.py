@@ -216,10 +216,12 @@ class Loop:
             # Colocated: on a GPU the engine sleeps while the trainer updates. Under torchrun
             # the ranks themselves are vLLM's workers ("external_launcher"), tensor-parallel
             # in groups of --tensor-parallel-size, data-parallel across groups.
-            backend = VLLMBackend(self.trainer.policy_path, tensor_parallel_size=self.tensor_parallel_size, seed=self.loop.seed,
+            backend = VLLMBackend(self.trainer.engine_path, tensor_parallel_size=self.tensor_parallel_size, seed=self.loop.seed,
                                   dtype=self.dtype, enable_sleep_mode=True,
                                   distributed_executor_backend="external_launcher" if self.world else None,
                                   engine_args=self.engine_args)  # built from the folder the trainer loaded
+            if self.trainer.adapter is not None:  # LoRA: the engine holds the base; send it base + adapter
+                backend.load_weights_from(self.trainer.model, version=self.trainer.step)
             return backend
         from mc.rollout.hf import HFBackend
 

@@ -15,7 +15,9 @@ import time
 
 import torch
 
+from mc import lora
 from mc.errors import McError
+from mc.lora import LoraSpec
 from mc.rollout.prompts import SYSTEM, render_prompt
 from mc.train.checkpoint import model_ref, save_checkpoint
 
@@ -38,20 +40,27 @@ def sft_examples(problems: list[dict], tokenizer, max_tokens: int, template: str
 
 def sft(model_path: str, problems: list[dict], out: str, steps: int, lr: float = 1e-3, batch_size: int = 16,
         seed: int = 0, max_tokens: int = 512, log=None, template: str | None = None, system: str = SYSTEM,
-        max_seconds: float | None = None, status=None) -> list[dict]:
+        max_seconds: float | None = None, status=None, lora_spec: LoraSpec | None = None) -> list[dict]:
     """`steps` AdamW steps of cross-entropy on the responses, or fewer when `max_seconds`
     of training have passed (a fixed compute budget, e.g. to compare with an RL run).
-    `log` gets each step's line, `status` a word on each slow phase (for progress)."""
-    from mc.model import load_pretrained
+    `log` gets each step's line, `status` a word on each slow phase (for progress).
+    `lora_spec` (or a LoRA checkpoint as the model): train a LoRA adapter (mc.lora)."""
+    from mc.model import load_pretrained, load_tokenizer
 
     status = status or (lambda text: None)
     status(f"loading {model_path}")
-    tokenizer, model = load_pretrained(model_path, "cpu", torch.float32, what="model")
+    adapter = None
+    if lora_spec is not None or lora.is_adapter(model_path):
+        tokenizer = load_tokenizer(model_path)
+        adapter, lora_spec = lora.trainable(model_path, lora_spec, torch.float32, torch.device("cpu"), what="model", seed=seed)
+        model = adapter.get_base_model()
+    else:
+        tokenizer, model = load_pretrained(model_path, "cpu", torch.float32, what="model")
     model.train()
     status("tokenizing the examples")
     examples = sft_examples(problems, tokenizer, max_tokens, template, system)
     status(f"training on {len(examples)} (problem, solution) pairs")
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr, weight_decay=0.0)
     rng = random.Random(seed)
     torch.manual_seed(seed)
     pad = tokenizer.pad_token_id or 0
@@ -81,7 +90,12 @@ def sft(model_path: str, problems: list[dict], out: str, steps: int, lr: float =
         if log:
             log(line)
     status(f"saving {out}")
-    save_checkpoint(out, model, tokenizer, None, {"step": 0, "optimizer_steps": 0, "sft_steps": len(history),
-                                                       "flags": {"sft_lr": lr, "sft_batch_size": batch_size, "seed": seed},
-                                                       "ref_model": None, "parent": model_ref(model_path)})
+    meta = {"step": 0, "optimizer_steps": 0, "sft_steps": len(history),
+            "flags": {"sft_lr": lr, "sft_batch_size": batch_size, "seed": seed}, "ref_model": None, "parent": model_ref(model_path)}
+    if adapter is not None:
+        base = model_ref(lora.model_source(model_path))
+        lora.set_base(adapter, base)
+        meta["base_model"] = base
+        meta["flags"].update({"lora_rank": lora_spec.rank, "lora_alpha": lora_spec.alpha, "lora_targets": lora_spec.targets})
+    save_checkpoint(out, adapter if adapter is not None else model, tokenizer, None, meta)
     return history

@@ -28,7 +28,8 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from mc.errors import McError
+from mc import lora
+from mc.errors import McError, McUsageError
 from mc.train.advantages import ADVANTAGES
 from mc.train.correction import is_weights, rejection_mask
 from mc.train.checkpoint import load_optimizer_tensors, model_ref, read_trainer_state, restore_rng, save_checkpoint
@@ -70,6 +71,9 @@ class TrainConfig:
     preset: str = "microcoder"
     ref_model: str | None = None
     fsdp: bool = False  # under torchrun: FSDP2 fully_shard instead of DDP
+    lora_rank: int = 0  # 0: full fine-tuning; else train a LoRA adapter of this rank (mc.lora)
+    lora_alpha: float | None = None  # default 2 x rank
+    lora_targets: str | None = None  # default all-linear
 
 
 @dataclass
@@ -145,7 +149,8 @@ def micro_batches(indices: list[int], lengths: list[int], budget: int) -> list[l
 
 class Trainer:
     def __init__(self, policy_path: str, config: TrainConfig, device: str | None = None):
-        from mc.model import load_causal_lm, load_pretrained, resolve_device
+        from mc.model import load_causal_lm, load_pretrained, load_tokenizer, resolve_device
+        from mc.outputs import same_file
 
         self.config = config
         self.policy_path = policy_path
@@ -154,7 +159,24 @@ class Trainer:
         # Read (and check) the trainer state before the weights: a corrupt meta.json
         # should not cost a model load first.
         state = read_trainer_state(policy_path)
-        self.tokenizer, self.model = load_pretrained(policy_path, self.device, torch.float32, what="policy")
+        # With LoRA (--lora-rank, or a LoRA checkpoint as the policy) self.adapter is the
+        # peft model, which saves the adapter; self.model is the HF model inside it, its
+        # linear layers adapted in place, which every forward pass runs.
+        self.adapter = None
+        spec = lora.spec_from_flags(config.lora_rank, config.lora_alpha, config.lora_targets)
+        if spec is not None or lora.is_adapter(policy_path):
+            if config.fsdp:
+                raise McUsageError("--fsdp with LoRA is not supported: FSDP2 would shard the frozen base and the "
+                                   "adapter together", "drop --fsdp: under torchrun LoRA runs with DDP, and its "
+                                   "optimizer state is the adapter's alone")
+            self.tokenizer = load_tokenizer(policy_path, "policy")
+            self.adapter, spec = lora.trainable(policy_path, spec, torch.float32, self.device, seed=config.seed)
+            config.lora_rank, config.lora_alpha, config.lora_targets = spec.rank, spec.alpha, spec.targets
+            self.model = self.adapter.get_base_model()
+        else:
+            self.tokenizer, self.model = load_pretrained(policy_path, self.device, torch.float32, what="policy")
+        # The folder a sampling engine starts from: the base of an adapter (vLLM is then sent the merged weights).
+        self.engine_path = lora.model_source(policy_path) if lora.is_adapter(policy_path) else policy_path
         if config.grad_checkpointing:
             self.model.gradient_checkpointing_enable()
         self.model.train()
@@ -163,7 +185,8 @@ class Trainer:
         self.policy = LogprobModel(self.model)
         if self.world:
             self.policy = distributed.wrap(self.policy, self.world, config.fsdp, self.device)
-        self.optimizer = torch.optim.AdamW(self.policy.parameters(), lr=config.lr, weight_decay=config.weight_decay,
+        # Only what trains (LoRA: the adapter): AdamW keeps two moments per parameter it is given.
+        self.optimizer = torch.optim.AdamW([p for p in self.policy.parameters() if p.requires_grad], lr=config.lr, weight_decay=config.weight_decay,
                                            betas=(0.9, 0.999), eps=1e-8)
         self.step = state.meta.get("step", 0)
         self.optimizer_steps = state.meta.get("optimizer_steps", 0)
@@ -176,7 +199,10 @@ class Trainer:
         self.ref_path = model_ref(config.ref_model or state.meta.get("ref_model") or policy_path)
         self._load_trainer_state(state)
         self.ref = None
-        if config.kl_coef > 0:
+        if config.kl_coef > 0 and self.adapter is not None and (
+                self.ref_path == self.adapter_base or same_file(self.ref_path, self.adapter_base)):
+            self.ref = lora.adapter_off(self.adapter, LogprobModel(self.model))  # the base: the policy, adapter off
+        elif config.kl_coef > 0:
             ref = load_causal_lm(self.ref_path, torch.float32, self.device, what="reference model").eval()
             self.ref = LogprobModel(ref)
             if self.world and config.fsdp:
@@ -190,7 +216,7 @@ class Trainer:
         if self.world and self.config.fsdp:
             distributed.load_full_optimizer(self.policy, self.optimizer, state.optimizer, "model.")
         else:  # DDP keeps the HF model's own parameters: load by their names
-            load_optimizer_tensors(self.model, self.optimizer, state.optimizer, state.optimizer_file)
+            load_optimizer_tensors(self.saved_model, self.optimizer, state.optimizer, state.optimizer_file)
         if state.rng is not None:
             restore_rng(state.rng, state.rng_file)
 
@@ -437,6 +463,18 @@ class Trainer:
     # -- saving -------------------------------------------------------------------
 
     @property
+    def saved_model(self):
+        """What a checkpoint saves: the adapter (LoRA) or the whole model."""
+        return self.adapter if self.adapter is not None else self.model
+
+    @property
+    def adapter_base(self) -> str | None:
+        """The base model of a LoRA policy (absolute path or hub id)."""
+        if self.adapter is None:
+            return None
+        return model_ref(lora.model_source(self.policy_path) if lora.is_adapter(self.policy_path) else self.policy_path)
+
+    @property
     def main(self) -> bool:
         """Whether this process writes (rank 0, or the only process)."""
         return self.world is None or self.world.main
@@ -453,6 +491,9 @@ class Trainer:
         }
         if self.data_position is not None:
             meta["data_position"] = self.data_position
+        if self.adapter is not None:
+            meta["base_model"] = self.adapter_base
+            lora.set_base(self.adapter, self.adapter_base)
         if self.world and self.config.fsdp:
             state, optimizer_state = distributed.full_states(self.policy, self.optimizer, self.world, True, "model.")
             if self.main:
@@ -461,7 +502,7 @@ class Trainer:
                 state = {k: v for k, v in state.items() if k in own}
                 save_checkpoint(out_dir, self.model, self.tokenizer, None, meta, state_dict=state, optimizer_state=optimizer_state)
         elif self.main:
-            save_checkpoint(out_dir, self.model, self.tokenizer, self.optimizer, meta, extra_files=extra_files)
+            save_checkpoint(out_dir, self.saved_model, self.tokenizer, self.optimizer, meta, extra_files=extra_files)
         distributed.barrier(self.world)
 
 

@@ -14,7 +14,7 @@ import json
 import pytest
 import torch
 
-from helpers import logprob_gaps, run_mc
+from helpers import jsonl_lines, logprob_gaps, run_mc
 from mc.rollout.backends import vllm_usable
 
 USABLE, WHY = vllm_usable()
@@ -35,9 +35,10 @@ def setup(tmp_path_factory):
 
 
 def gap(model_dir, groups) -> float:
-    from transformers import AutoModelForCausalLM
+    from mc.model import load_causal_lm
 
-    return logprob_gaps(AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=torch.float32).eval(), groups)[0]
+    # (a LoRA checkpoint loads as its base with the adapter merged in)
+    return logprob_gaps(load_causal_lm(str(model_dir), torch.float32, torch.device("cpu")).eval(), groups)[0]
 
 
 def test_the_engine_serves_each_new_policy(setup, tiny_model):
@@ -80,3 +81,33 @@ def test_off_policy_the_engine_samples_one_version_behind(setup, tiny_model):
         assert gap(run / f"ckpt-{step - 1:06d}" if step > 1 else tiny_model, groups) <= EXACT
         assert gap(run / f"ckpt-{step:06d}", groups) > 100 * EXACT
         assert metrics[step]["sampler_gap_max"] > 100 * EXACT  # mc's own metric sees the staleness too
+
+
+def test_lora_the_engine_serves_the_base_with_the_adapter_merged(setup, tiny_model):
+    """From a LoRA checkpoint whose adapter acts (B != 0): vLLM starts from the base and is
+    sent the merged weights before the first rollout and after each update (exact
+    log-probs under the checkpoint, far off under the bare base); `mc rollout --backend
+    vllm` reads a LoRA checkpoint the same way."""
+    from train_helpers import adapter_checkpoint
+
+    pytest.importorskip("peft")
+    start = adapter_checkpoint(tiny_model, setup / "lora-start")
+    run = setup / "lora"
+    proc = run_mc("train", "--model", start, "--data", setup / "train.jsonl", "--out", run, "--steps", 2,
+                  "--batch-problems", "4", "--n", "4", "--max-tokens", "48", "--lr", "1e-2", "--save-every", "1",
+                  "--kl-coef", "0.5", "--ref-model", setup / "ref", "--save-groups", "--backend", "vllm",
+                  "--dtype", "float32", "--vllm-arg", "kv_cache_memory_bytes=1073741824")
+    assert proc.returncode == 0, proc.stderr.decode()[-3000:]
+    metrics = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert all(m["grad_norm"] > 0 for m in metrics) and json.loads((run / "run.json").read_text())["train"]["lora_rank"] == 4
+    for m in metrics:
+        assert m["sampler_gap_max"] <= EXACT, m
+    for step, policy in ((0, start), (1, run / "ckpt-000001")):
+        groups = [json.loads(line) for line in (run / "groups" / f"step-{step:06d}.jsonl").read_text().splitlines()]
+        assert gap(policy, groups) <= EXACT
+        assert gap(tiny_model, groups) > 100 * EXACT
+    proc = run_mc("rollout", "--model", run / "ckpt-000001", "--n", "4", "--max-tokens", "48", "--backend", "vllm",
+                  "--dtype", "float32", "--vllm-arg", "kv_cache_memory_bytes=1073741824", setup / "train.jsonl")
+    assert proc.returncode == 0, proc.stderr.decode()[-3000:]
+    sampled = jsonl_lines(proc.stdout)
+    assert gap(run / "ckpt-000001", sampled) <= EXACT and gap(start, sampled) > 100 * EXACT

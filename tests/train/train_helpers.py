@@ -63,3 +63,23 @@ def scored_file(model_dir, path) -> list[dict]:
     scored = run_mc("reward", "--workers", "2", input=raw, check_rc=0).stdout
     path.write_bytes(scored)
     return [json.loads(line) for line in scored.splitlines()]
+
+
+def nonzero_adapter(trainer, seed: int = 0, scale: float = 0.05) -> None:
+    """B starts at 0 (the adapted model is the base); give it values, so the merged
+    model differs from the base and every derivative below is non-trivial."""
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in trainer.model.named_parameters():
+            if ".lora_B." in name:
+                p.copy_(torch.randn(p.shape, generator=generator) * scale)
+
+
+def adapter_checkpoint(tiny_model, out, seed: int = 0):
+    """A LoRA checkpoint (rank 4) of the tiny model whose B is not 0, written by the real save."""
+    from mc.train.step import TrainConfig, Trainer
+
+    trainer = Trainer(str(tiny_model), TrainConfig(lr=1e-3, lora_rank=4))
+    nonzero_adapter(trainer, seed)
+    trainer.save(str(out))
+    return out
