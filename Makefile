@@ -58,12 +58,13 @@ test: $(VENV)/.vllm $(VENV)/.test-models test-fast
 test-fast: $(BIN)/mc
 	MC_SHARED_DATA=$(SHARED_DATA) $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
-bench: $(VENV)/.vllm
+bench: $(VENV)/.vllm $(VENV)/.test-models
 	$(BIN)/python examples/bench/dedup_bench.py
 	MC_SHARED_DATA=$(SHARED_DATA) $(BIN)/python examples/bench/reward_bench.py
 	MC_SHARED_DATA=$(SHARED_DATA) $(BIN)/python examples/bench/rollout_bench.py
 	$(BIN)/python examples/bench/train_bench.py
 	$(BIN)/python examples/bench/pipeline_bench.py
+	$(BIN)/python examples/bench/lora_bench.py
 	$(BIN)/python examples/bench/demo_bench.py
 
 # Two steps of the whole loop on a GPU: Qwen3-0.6B's layers, random init (nothing

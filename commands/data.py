@@ -222,7 +222,7 @@ def difficulty(
     from mc.reward.score import validate_group
     from mc.rollout.temperature import parse_band
 
-    groups = iter_records(inputs or ["-"], validate=validate_group)
+    groups = console.track(iter_records(inputs or ["-"], validate=validate_group), "reading scored groups")
     problems = problems_with_pass_rates(groups)
     removed: list = []
     if keep:

@@ -91,6 +91,9 @@ def merge(
     from mc import console
     from mc.lora import merge_checkpoint
 
-    summary = merge_checkpoint(checkpoint, directory, dtype=dtype, force=force)
+    from mc.train.progress import LoopProgress
+
+    with LoopProgress("merge", 1, log_each=False) as progress:
+        summary = merge_checkpoint(checkpoint, directory, dtype=dtype, force=force, status=progress.note)
     console.log(f"merged {checkpoint} ({summary['spec']}) into its base {summary['base']}: {summary['path']}, "
                 f"{summary['parameters']:,} parameters ({summary['dtype']})")

@@ -123,20 +123,42 @@ def train_step(
         resolve_device(device)
     groups = list(console.track(iter_records(inputs or ["-"], validate=validate_scored_group), "reading groups"))
     groups, selection = select_groups(groups, config)
-    trainer = Trainer(policy, config, device)
-    start = trainer.step
-    lines = trainer.train_step(groups) if groups else trainer.skip_step("no informative group")
-    if trainer.main:  # under torchrun every rank reads all groups; rank 0 reports and writes
-        from dataclasses import asdict
+    from mc.train.progress import LoopProgress
 
-        settings = {**asdict(config), "policy": policy, "out": out}
-        with open_sinks(log, log_dir, None, settings, "train-step " + os.path.basename(os.path.abspath(log_dir or out)), start) as sinks:
-            for line in lines:
-                write_stdout(dumps({**line, **selection}))
-                sinks.log({**line, **selection})
-    trainer.save(out)
+    # The phases of the step on stderr (rank 0 under torchrun): loading, old log-probs, each mini-batch, saving.
+    with LoopProgress("train-step", 1, log_each=False) if os.environ.get("RANK", "0") == "0" else _Silent() as progress:
+        progress.note(f"loading {policy}")
+        trainer = Trainer(policy, config, device)
+        start = trainer.step
+        lines = trainer.train_step(groups, on_phase=progress.status) if groups else trainer.skip_step("no informative group")
+        if trainer.main:  # under torchrun every rank reads all groups; rank 0 reports and writes
+            from dataclasses import asdict
+
+            settings = {**asdict(config), "policy": policy, "out": out}
+            with open_sinks(log, log_dir, None, settings, "train-step " + os.path.basename(os.path.abspath(log_dir or out)), start) as sinks:
+                for line in lines:
+                    write_stdout(dumps({**line, **selection}))
+                    sinks.log({**line, **selection})
+        progress.note(f"saving {out}")
+        trainer.save(out)
     if trainer.main:
         console.log(f"step {trainer.step} saved to {out} ({trainer.optimizer_steps} optimizer steps in all)")
+
+
+class _Silent:
+    """A progress display that shows nothing (the other ranks under torchrun)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def note(self, text: str) -> None:
+        pass
+
+    def status(self, text: str) -> None:
+        pass
 
 
 

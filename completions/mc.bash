@@ -4,11 +4,11 @@ _mc() {
     local path="mc" subs="" opts="" i
     for ((i = 1; i < COMP_CWORD; i++)); do
         case "$path ${COMP_WORDS[i]}" in
-            "mc completions"|"mc data"|"mc data batch"|"mc data difficulty"|"mc data filter"|"mc data import"|"mc data split"|"mc data stats"|"mc data synth"|"mc data verify"|"mc eval"|"mc eval compare"|"mc eval plot"|"mc eval run"|"mc eval timeline"|"mc model"|"mc model import-gguf"|"mc model init"|"mc reward"|"mc rollout"|"mc sft"|"mc train"|"mc train-step") path="$path ${COMP_WORDS[i]}" ;;
+            "mc completions"|"mc data"|"mc data batch"|"mc data difficulty"|"mc data filter"|"mc data import"|"mc data split"|"mc data stats"|"mc data synth"|"mc data verify"|"mc eval"|"mc eval compare"|"mc eval plot"|"mc eval run"|"mc eval timeline"|"mc model"|"mc model import-gguf"|"mc model init"|"mc model merge"|"mc reward"|"mc rollout"|"mc sft"|"mc train"|"mc train-step") path="$path ${COMP_WORDS[i]}" ;;
         esac
     done
     case "$path" in
-        "mc") subs="completions data eval model reward rollout sft train train-step"; opts="--debug --version -h --help" ;;
+        "mc") subs="completions data eval model reward rollout sft train train-step"; opts="--debug --version --progress --no-progress -h --help" ;;
         "mc completions") subs="bash zsh fish"; opts="-h --help" ;;
         "mc data") subs="batch difficulty filter import split stats synth verify"; opts="-h --help" ;;
         "mc data batch") subs=""; opts="--step --position --size --seed --out -o -h --help" ;;
@@ -24,14 +24,15 @@ _mc() {
         "mc eval plot") subs=""; opts="--out -o -h --help" ;;
         "mc eval run") subs=""; opts="--model -m --scored --n -n --k --temperature -t --top-p --top-k --max-tokens --seed --backend --batch-size --device --dtype --vllm-arg --prompt-template --system-prompt --compare --workers -j --time-limit --memory-mb --output-mb --isolation --json-out --save-groups --by -h --help" ;;
         "mc eval timeline") subs=""; opts="--out -o --last --json -h --help" ;;
-        "mc model") subs="import-gguf init"; opts="-h --help" ;;
+        "mc model") subs="import-gguf init merge"; opts="-h --help" ;;
         "mc model import-gguf") subs=""; opts="--dtype --force -h --help" ;;
         "mc model init") subs=""; opts="--size --seed --corpus --force -h --help" ;;
+        "mc model merge") subs=""; opts="--dtype --force -h --help" ;;
         "mc reward") subs=""; opts="--reward --compare --workers -j --time-limit --memory-mb --output-mb --all-tests --isolation --shard --overlong-buffer --overlong-penalty --max-tokens --out -o -h --help" ;;
         "mc rollout") subs=""; opts="--model -m --n -n --temperature -t --temperature-schedule --target-diversity --probe-problems --top-p --top-k --max-tokens --seed --backend --batch-size --prompt-template --system-prompt --tensor-parallel-size --vllm-arg --device --dtype --policy-version --repeat-window --out -o -h --help" ;;
-        "mc sft") subs=""; opts="--model -m --data --out --force --steps --lr --batch-size --max-tokens --seed --max-seconds --prompt-template --system-prompt --log --log-dir -h --help" ;;
-        "mc train") subs=""; opts="--model -m --data --out --steps --batch-problems --save-every --eval-data --eval-every --eval-n --save-groups --resume --seed --n -n --temperature -t --temperature-schedule --target-diversity --probe-problems --top-p --top-k --max-tokens --backend --batch-size --tensor-parallel-size --vllm-arg --prompt-template --system-prompt --repeat-window --device --dtype --preset --clip-low --clip-high --dual-clip --kl-coef --ref-model --loss-agg --truncation-mask --ctm-rho --scale-rewards --entropy-coef --rollout-is --rollout-is-cap --rollout-rs --rollout-rs-bounds --dynamic-sampling --no-dynamic-sampling --dynamic-sampling-rounds --overlong-buffer --overlong-penalty --mini-batches --stream-judging --no-stream-judging --off-policy --micro-batch-tokens --lr --warmup-steps --weight-decay --max-grad-norm --bf16 --grad-checkpointing --fsdp --compare --workers -j --time-limit --memory-mb --output-mb --isolation --log --log-dir -h --help" ;;
-        "mc train-step") subs=""; opts="--policy --out --force --preset --clip-low --clip-high --dual-clip --kl-coef --ref-model --loss-agg --truncation-mask --ctm-rho --scale-rewards --entropy-coef --rollout-is --rollout-is-cap --rollout-rs --rollout-rs-bounds --dynamic-sampling --no-dynamic-sampling --batch-groups --mini-batches --micro-batch-tokens --lr --warmup-steps --weight-decay --max-grad-norm --max-tokens --seed --bf16 --grad-checkpointing --fsdp --device --log --log-dir -h --help" ;;
+        "mc sft") subs=""; opts="--model -m --data --out --force --steps --lr --batch-size --max-tokens --seed --max-seconds --prompt-template --system-prompt --lora-rank --lora-alpha --lora-targets --log --log-dir -h --help" ;;
+        "mc train") subs=""; opts="--model -m --data --out --steps --batch-problems --save-every --eval-data --eval-every --eval-n --save-groups --resume --seed --n -n --temperature -t --temperature-schedule --target-diversity --probe-problems --top-p --top-k --max-tokens --backend --batch-size --tensor-parallel-size --vllm-arg --prompt-template --system-prompt --repeat-window --device --dtype --preset --clip-low --clip-high --dual-clip --kl-coef --ref-model --loss-agg --truncation-mask --ctm-rho --scale-rewards --entropy-coef --rollout-is --rollout-is-cap --rollout-rs --rollout-rs-bounds --dynamic-sampling --no-dynamic-sampling --dynamic-sampling-rounds --overlong-buffer --overlong-penalty --mini-batches --stream-judging --no-stream-judging --off-policy --micro-batch-tokens --lr --warmup-steps --weight-decay --max-grad-norm --bf16 --grad-checkpointing --fsdp --lora-rank --lora-alpha --lora-targets --compare --workers -j --time-limit --memory-mb --output-mb --isolation --log --log-dir -h --help" ;;
+        "mc train-step") subs=""; opts="--policy --out --force --preset --clip-low --clip-high --dual-clip --kl-coef --ref-model --loss-agg --truncation-mask --ctm-rho --scale-rewards --entropy-coef --rollout-is --rollout-is-cap --rollout-rs --rollout-rs-bounds --dynamic-sampling --no-dynamic-sampling --batch-groups --mini-batches --micro-batch-tokens --lr --warmup-steps --weight-decay --max-grad-norm --max-tokens --seed --bf16 --grad-checkpointing --fsdp --lora-rank --lora-alpha --lora-targets --device --log --log-dir -h --help" ;;
     esac
     case "$path:$prev" in
         "mc data batch:--step") COMPREPLY=(); return ;;
@@ -110,6 +111,7 @@ _mc() {
         "mc model init:--size") COMPREPLY=($(compgen -W "tiny small 0.6b" -- "$cur")); return ;;
         "mc model init:--seed") COMPREPLY=(); return ;;
         "mc model init:--corpus") COMPREPLY=(); return ;;
+        "mc model merge:--dtype") COMPREPLY=($(compgen -W "float32 bfloat16 float16" -- "$cur")); return ;;
         "mc reward:--reward") COMPREPLY=($(compgen -W "binary fraction" -- "$cur")); return ;;
         "mc reward:--compare") COMPREPLY=($(compgen -W "microcoder strict" -- "$cur")); return ;;
         "mc reward:--workers"|"mc reward:-j") COMPREPLY=(); return ;;
@@ -154,6 +156,9 @@ _mc() {
         "mc sft:--max-seconds") COMPREPLY=(); return ;;
         "mc sft:--prompt-template") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mc sft:--system-prompt") COMPREPLY=(); return ;;
+        "mc sft:--lora-rank") COMPREPLY=(); return ;;
+        "mc sft:--lora-alpha") COMPREPLY=(); return ;;
+        "mc sft:--lora-targets") COMPREPLY=(); return ;;
         "mc sft:--log") COMPREPLY=($(compgen -W "tensorboard wandb tensorboard,wandb" -- "$cur")); return ;;
         "mc sft:--log-dir") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mc train:--model"|"mc train:-m") COMPREPLY=($(compgen -f -- "$cur")); return ;;
@@ -208,6 +213,9 @@ _mc() {
         "mc train:--warmup-steps") COMPREPLY=(); return ;;
         "mc train:--weight-decay") COMPREPLY=(); return ;;
         "mc train:--max-grad-norm") COMPREPLY=(); return ;;
+        "mc train:--lora-rank") COMPREPLY=(); return ;;
+        "mc train:--lora-alpha") COMPREPLY=(); return ;;
+        "mc train:--lora-targets") COMPREPLY=(); return ;;
         "mc train:--compare") COMPREPLY=($(compgen -W "microcoder strict" -- "$cur")); return ;;
         "mc train:--workers"|"mc train:-j") COMPREPLY=(); return ;;
         "mc train:--time-limit") COMPREPLY=(); return ;;
@@ -242,6 +250,9 @@ _mc() {
         "mc train-step:--max-grad-norm") COMPREPLY=(); return ;;
         "mc train-step:--max-tokens") COMPREPLY=(); return ;;
         "mc train-step:--seed") COMPREPLY=(); return ;;
+        "mc train-step:--lora-rank") COMPREPLY=(); return ;;
+        "mc train-step:--lora-alpha") COMPREPLY=(); return ;;
+        "mc train-step:--lora-targets") COMPREPLY=(); return ;;
         "mc train-step:--device") COMPREPLY=(); return ;;
         "mc train-step:--log") COMPREPLY=($(compgen -W "tensorboard wandb tensorboard,wandb" -- "$cur")); return ;;
         "mc train-step:--log-dir") COMPREPLY=($(compgen -f -- "$cur")); return ;;

@@ -12,6 +12,7 @@ import os
 import signal
 import sys
 import threading
+from typing import Optional
 
 import typer
 
@@ -71,8 +72,11 @@ def _version(value: bool) -> None:
 def root(
     debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+    progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help="Progress bars on stderr even when it is not a terminal (mc --progress train ... 2>&1 | tee log), or no progress at all. Default: bars on a terminal, an occasional line in a log. Also MC_PROGRESS=force|0.", show_default=False),
 ) -> None:
     """Train code LLMs with RL from execution feedback."""
+    if progress is not None:  # read by mc.console, and by mc commands this one starts
+        os.environ["MC_PROGRESS"] = "force" if progress else "0"
 
 
 def _error(prefix: str, message: str) -> None:

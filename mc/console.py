@@ -1,8 +1,10 @@
 """The one stderr console: logs, warnings, tables and progress bars.
 
 stdout carries records only; everything a person reads goes through here.
-Progress bars draw only when stderr is a terminal (and `MC_PROGRESS` is not 0),
-so logs captured from scripts stay clean.
+Progress bars draw only when stderr is a terminal, so logs captured from scripts
+stay clean: there a long phase writes a plain line now and then instead.
+`mc --progress` (MC_PROGRESS=force) draws bars on any stderr (`mc ... 2>&1 | tee
+log` on a terminal); `mc --no-progress` (MC_PROGRESS=0) shows neither.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ T = TypeVar("T")
 def stderr():
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+    force = os.environ.get("MC_PROGRESS") == "force" or None
+    return Console(stderr=True, highlight=False, soft_wrap=True, force_terminal=force)
 
 
 def log(message: str) -> None:
@@ -38,12 +41,17 @@ def escape(text: str) -> str:
     return _escape(text)
 
 
+LINE_INTERVAL_S = 30.0  # 'lines' mode: at most one progress line per phase this often
+
+
 def progress_mode() -> str:
-    """'bar' on a terminal, 'lines' when stderr is captured (a log file: an occasional
-    plain line shows a long run is alive), 'off' with MC_PROGRESS=0."""
-    if os.environ.get("MC_PROGRESS", "1") == "0":
+    """'bar' on a terminal (or with MC_PROGRESS=force), 'lines' when stderr is captured
+    (a log file: an occasional plain line shows a long run is alive), 'off' with
+    MC_PROGRESS=0."""
+    setting = os.environ.get("MC_PROGRESS", "1")
+    if setting == "0":
         return "off"
-    return "bar" if stderr().is_terminal else "lines"
+    return "bar" if setting == "force" or stderr().is_terminal else "lines"
 
 
 def progress_enabled() -> bool:
@@ -51,9 +59,11 @@ def progress_enabled() -> bool:
 
 
 def track(items: Iterable[T], description: str, total: int | None = None) -> Iterator[T]:
-    """Iterate with a progress bar (counts when the total is unknown)."""
-    if not progress_enabled():
-        yield from items
+    """Iterate with a progress bar (counts when the total is unknown); in a log, a line
+    every LINE_INTERVAL_S seconds while it lasts (none for a short one)."""
+    mode = progress_mode()
+    if mode != "bar":
+        yield from (items if mode == "off" else _track_lines(items, description, total))
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -68,6 +78,18 @@ def track(items: Iterable[T], description: str, total: int | None = None) -> Ite
         for item in items:
             yield item
             progress.advance(task)
+
+
+def _track_lines(items: Iterable[T], description: str, total: int | None) -> Iterator[T]:
+    import time
+
+    started = last = time.monotonic()
+    for count, item in enumerate(items, 1):
+        yield item
+        now = time.monotonic()
+        if now - last >= LINE_INTERVAL_S:
+            last = now
+            log(f"{description}: {count:,}{f'/{total:,}' if total is not None else ''} records ({now - started:.0f} s)")
 
 
 def table(title: str, columns: list[str], rows: Iterable[Iterable[object]], align: str | None = None) -> None:

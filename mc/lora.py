@@ -231,9 +231,10 @@ def merged_weights(model) -> Iterator[tuple[str, object]]:
             yield f"{owner}.{leaf}", tensor
 
 
-def merge_checkpoint(path: str, out: str, dtype: str = "float32", force: bool = False) -> dict:
+def merge_checkpoint(path: str, out: str, dtype: str = "float32", force: bool = False, status=None) -> dict:
     """`mc model merge`: the adapter at `path` merged into its base, written to `out` as a
-    plain Hugging Face folder (config, weights, tokenizer), atomically."""
+    plain Hugging Face folder (config, weights, tokenizer), atomically. `status` hears
+    each slow phase (for progress)."""
     import torch
 
     from mc.model import check_model_path, check_model_target, load_tokenizer, save_model_folder
@@ -244,9 +245,12 @@ def merge_checkpoint(path: str, out: str, dtype: str = "float32", force: bool = 
                            "give a checkpoint written with --lora-rank")
     check_model_target(out, force)
     base, spec = read_adapter(path)
+    status = status or (lambda text: None)
     tokenizer = load_tokenizer(path, "checkpoint")
+    status(f"loading {base} and merging the adapter")
     model = load_merged(path, getattr(torch, dtype), torch.device("cpu"), "checkpoint")
     model.config.name_or_path = out
+    status(f"saving {out}")
     save_model_folder(model, tokenizer, out)
     return {"path": out, "base": base, "spec": spec.describe(), "parameters": sum(p.numel() for p in model.parameters()),
             "dtype": dtype}

@@ -18,7 +18,7 @@ import time
 
 from mc import console
 
-INTERVAL_S = 30.0
+INTERVAL_S = console.LINE_INTERVAL_S  # a log line at most this often
 
 
 class Progress:

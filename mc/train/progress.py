@@ -1,11 +1,13 @@
 """Progress of the training loops on stderr, with what the current unit is doing.
 
 A bar that moves only when a whole step is done sits at 0/N for minutes on a
-real model, so this one also shows the phase of the unit in flight ("step 3: rollout 48/128 samples"). On a terminal it is a rich bar; in a
-log (stderr not a terminal, or MC_PROGRESS=0) it writes plain lines: one per
-finished unit (or at most one per `every` seconds, `log_each=False`), and the
-phase when one has run for `every` seconds since the last line, so a log never
-stays silent for long.
+real model, so this one also shows the phase of the unit in flight ("step 3:
+rollout 48/128 samples"). On a terminal it is a rich bar; in a log (stderr not
+a terminal) it writes plain lines: one per finished unit (or at most one per
+`every` seconds, `log_each=False`), each one-off phase ("loading", "saving"),
+and the phase in flight when it has run for `every` seconds since the last
+line, so a log never stays silent for long. With MC_PROGRESS=0 (--no-progress)
+only the finished units' lines remain: they are the run's log, not progress.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ class LoopProgress:
         self._bar = None
         self._last_line = time.monotonic()
         self._summary = ""
+        self._quiet = console.progress_mode() == "off"
 
     def __enter__(self) -> LoopProgress:
         if console.progress_enabled():
@@ -42,14 +45,14 @@ class LoopProgress:
         """What the unit in flight is doing now (the bar does not move)."""
         if self._bar is not None:
             self._bar.update(self._task, info=f"{text}  {self._summary}".rstrip())
-        elif time.monotonic() - self._last_line >= self.every:
+        elif not self._quiet and time.monotonic() - self._last_line >= self.every:
             self._line(f"{self.label} {self.done + 1}/{self.total}: {text}")
 
     def note(self, text: str) -> None:
         """A one-off phase worth a line in a log too ("loading the model", "saving")."""
         if self._bar is not None:
             self.status(text)
-        else:
+        elif not self._quiet:
             self._line(f"{self.label}: {text}")
 
     def advance(self, summary: str) -> None:

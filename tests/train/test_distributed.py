@@ -50,8 +50,8 @@ def load(folder: Path, name: str) -> dict:
     return load_file(str(folder / name))
 
 
-def assert_same_update(a: Path, b: Path) -> None:
-    wa, wb = load(a, "model.safetensors"), load(b, "model.safetensors")
+def assert_same_update(a: Path, b: Path, weights: str = "model.safetensors") -> None:
+    wa, wb = load(a, weights), load(b, weights)
     assert wa.keys() == wb.keys()
     moved = sum(int(((wa[k] - wb[k]).abs() > 1e-6).sum()) for k in wa)
     total = sum(t.numel() for t in wa.values())
@@ -84,6 +84,17 @@ def test_two_ranks_equal_one_process(tiny_model, scored, tmp_path, fsdp):
     same_metrics(again_one, again_two)
     meta = json.loads((tmp_path / "two2" / "meta.json").read_text())
     assert meta["step"] == 2 and meta["optimizer_steps"] == 4
+
+
+def test_lora_on_two_ranks_equals_one_process(tiny_model, scored, tmp_path):
+    """LoRA under DDP: only the adapter is trained and reduced; the same update as one process."""
+    pytest.importorskip("peft")
+    flags = ["--lr", LR, "--mini-batches", "2", "--lora-rank", "4", scored]
+    one = single("--policy", tiny_model, "--out", tmp_path / "one", *flags)
+    two = torchrun("--policy", tiny_model, "--out", tmp_path / "two", *flags)
+    same_metrics(one, two)
+    assert_same_update(tmp_path / "one", tmp_path / "two", "adapter_model.safetensors")
+    assert all(".lora_" in key for key in load(tmp_path / "two" / "trainer", "optimizer.safetensors"))
 
 
 def test_mc_train_on_two_ranks_ddp_equals_fsdp2(tmp_path):

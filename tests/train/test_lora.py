@@ -121,7 +121,8 @@ def test_rollout_of_an_adapter_is_the_rollout_of_its_merge(tiny_model, tmp_path)
     """mc rollout reads a LoRA checkpoint as its merged model: the same seed gives the same
     tokens and log-probs as from `mc model merge`'s folder."""
     ckpt = adapter_checkpoint(tiny_model, tmp_path / "lora")
-    run_mc("model", "merge", ckpt, tmp_path / "merged", check_rc=0)
+    proc = run_mc("model", "merge", ckpt, tmp_path / "merged", env={"MC_PROGRESS": "1"}, check_rc=0)
+    assert b"merge: loading" in proc.stderr and b"merge: saving" in proc.stderr and proc.stdout == b""
     assert {"config.json", "model.safetensors", "tokenizer.json"} <= set(os.listdir(tmp_path / "merged"))
     run_mc("data", "synth", "--count", "3", "--seed", "5", "-o", tmp_path / "p.jsonl", check_rc=0)
     outs = [jsonl_lines(run_mc("rollout", "--model", m, "--n", "3", "--max-tokens", "24", "--seed", "3", "--backend", "hf",
@@ -143,8 +144,9 @@ def test_train_step_and_sft_take_lora_flags(tiny_model, scored, tmp_path):
     assert len(jsonl_lines(proc.stdout)) == 1
     adapter_config = json.loads((tmp_path / "c" / "adapter_config.json").read_text())
     assert sorted(adapter_config["target_modules"]) == ["q_proj", "v_proj"] and adapter_config["lora_alpha"] == 2
-    # the next step needs no LoRA flag (nor --lr: the checkpoint's)
-    run_mc("train-step", "--policy", tmp_path / "c", "--out", tmp_path / "c", path, check_rc=0)
+    # the next step needs no LoRA flag (nor --lr: the checkpoint's); in a log its slow phases show as lines
+    proc = run_mc("train-step", "--policy", tmp_path / "c", "--out", tmp_path / "c", path, env={"MC_PROGRESS": "1"}, check_rc=0)
+    assert b"train-step: loading" in proc.stderr and b"train-step: saving" in proc.stderr
     assert json.loads((tmp_path / "c" / "meta.json").read_text())["step"] == 2
     run_mc("data", "synth", "--count", "4", "--seed", "0", "-o", tmp_path / "demos.jsonl", check_rc=0)
     run_mc("sft", "--model", tiny_model, "--data", tmp_path / "demos.jsonl", "--out", tmp_path / "s", "--steps", "2",
