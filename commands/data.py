@@ -13,8 +13,13 @@ from mc.commands.common import (
     MEMORY_MB,
     OUT,
     OUTPUT_MB,
+    R_BACKEND,
+    R_DEVICE,
+    R_DTYPE,
+    R_VLLM_ARG,
     TIME_LIMIT,
     WORKERS,
+    finite,
     judge_config,
     one_of,
     parse_day,
@@ -88,6 +93,7 @@ def filter_(
     before: Optional[str] = typer.Option(None, "--before", metavar="DATE", help="Keep problems released strictly before DATE (YYYY-MM-DD)."),
     after: Optional[str] = typer.Option(None, "--after", metavar="DATE", help="Keep problems released on or after DATE."),
     keep_undated: bool = typer.Option(False, "--keep-undated", help="With --before/--after, keep problems that have no release date (removed by default)."),
+    latest: Optional[int] = typer.Option(None, "--latest", min=1, metavar="N", help="Then keep only the N most recently released (input order kept; undated ones removed). With --before EVAL_START: the paper's rule, the newest problems older than the evaluation window."),
     max_tests: Optional[int] = typer.Option(None, "--max-tests", min=1, metavar="N", help="Cap test suites at N cases: public examples first, then the longest inputs."),
     require_tests: bool = typer.Option(False, "--require-tests", help="Remove problems with no test cases."),
     drop_needs_checker: bool = typer.Option(False, "--drop-needs-checker", help="Remove problems that accept any of several answers but carry no checker (tests.checker)."),
@@ -103,6 +109,7 @@ def filter_(
     \b
       mc data filter --dedup --require-tests < all.jsonl > train.jsonl
       mc data filter --decontaminate lcb.jsonl --before 2024-08-01 --report removed.jsonl all.jsonl -o train.jsonl
+      mc data filter --before 2025-02-01 --latest 2000 all.jsonl > recent_train.jsonl   # eval window opens 2025-02-01
     """
     from mc import console
     from mc.data import filters
@@ -137,14 +144,13 @@ def filter_(
     with Outputs() as outputs:
         writer = outputs.records(out, "-o")
         removed = outputs.records(report_path, "--report", optional=True)
-        kept = filters.run_filters(
-            console.track(problems_in(inputs), "filtering"),
-            steps,
-            report,
-            on_removed=(lambda r: removed.write(r.record())) if removed else None,
-        )
+        on_removed = (lambda r: removed.write(r.record())) if removed else None
+        kept = filters.run_filters(console.track(problems_in(inputs), "filtering"), steps, report, on_removed)
+        if latest is not None:
+            kept = filters.latest(kept, latest, report, on_removed)
         writer.write_all(kept)
-    rows = [(name, report.removed.get(name, 0), report.changed.get(name, 0)) for name, _ in steps]
+    names = [name for name, _ in steps] + (["latest"] if latest is not None else [])
+    rows = [(name, report.removed.get(name, 0), report.changed.get(name, 0)) for name in names]
     rows.append(("kept", f"{report.kept} of {report.seen}", ""))
     console.table("mc data filter", ["filter", "removed", "changed"], rows)
 
@@ -199,31 +205,37 @@ def verify(
 def difficulty(
     inputs: list[str] = typer.Argument(None, metavar="SCORED", help="Scored groups (mc rollout | mc reward); stdin when none or -.", show_default=False),
     keep: Optional[str] = typer.Option(None, "--keep", metavar="LO:HI", help="Keep problems whose pass rate is in [LO, HI] (e.g. 0:0.8 drops the easy ones)."),
+    from_submissions: bool = typer.Option(False, "--from-submissions", help="Read Problem records with graded submissions (meta.submissions[].graded, e.g. LiveCodeBench's verdicts joined in by mc data import --join) instead of scored groups."),
     report_path: Optional[str] = typer.Option(None, "--report", metavar="FILE", help="Write one JSONL line per removed problem."),
     out: Optional[str] = OUT,
 ) -> None:
     """Measure per-problem pass rates from scored rollouts; write them onto the Problem records.
 
     Adds meta.pass_rate, meta.pass_samples and meta.pass_bucket (solved, easy,
-    medium, hard, unsolved).
+    medium, hard, unsolved). With --from-submissions the rates are the shares of
+    graded programs judged correct.
 
     Examples:
 
     \b
       mc rollout -m ckpt/ --n 8 train.jsonl | mc reward | mc data difficulty --keep 0:0.8 > hard_train.jsonl
       mc data difficulty scored.jsonl | mc data stats
+      mc data import lcb.json --join o1_eval_all.json | mc data difficulty --from-submissions > measured.jsonl
     """
     from collections import Counter
 
     from mc import console
-    from mc.data.difficulty import keep_band, problems_with_pass_rates
+    from mc.data.difficulty import keep_band, problems_with_graded_rates, problems_with_pass_rates
     from mc.jsonl import iter_records
     from mc.outputs import Outputs
     from mc.reward.score import validate_group
     from mc.rollout.temperature import parse_band
 
-    groups = console.track(iter_records(inputs or ["-"], validate=validate_group), "reading scored groups")
-    problems = problems_with_pass_rates(groups)
+    if from_submissions:
+        problems = problems_with_graded_rates(console.track(problems_in(inputs), "reading problems"))
+    else:
+        groups = console.track(iter_records(inputs or ["-"], validate=validate_group), "reading scored groups")
+        problems = problems_with_pass_rates(groups)
     removed: list = []
     if keep:
         lo, hi = parse_band(keep, "--keep")
@@ -241,6 +253,159 @@ def difficulty(
     if keep:
         rows.append((f"removed (outside {keep})", len(removed)))
     console.table("mc data difficulty", ["pass bucket", "problems"], rows, align="lr")
+
+
+@app.command("predict-difficulty")
+def predict_difficulty(
+    inputs: list[str] = INPUTS,
+    model: Optional[str] = typer.Option(None, "--model", "-m", metavar="PATH", help="The rating model: an HF folder, hub id or mc checkpoint."),
+    rubric: Optional[str] = typer.Option(None, "--rubric", metavar="FILE", help="A JSON rubric (system, template with {question} and {description}, answer with {name}, dimensions: name, weight, description) instead of mc's own."),
+    show_rubric: bool = typer.Option(False, "--show-rubric", help="Print the default rubric (JSON) on stdout, to edit into a --rubric file, and exit."),
+    backend: str = R_BACKEND,
+    device: Optional[str] = R_DEVICE,
+    dtype: Optional[str] = R_DTYPE,
+    batch_problems: int = typer.Option(8, "--batch-problems", min=1, help="Problems rated together (x the rubric's dimensions prompts per batch)."),
+    vllm_arg: list[str] = R_VLLM_ARG,
+    out: Optional[str] = OUT,
+) -> None:
+    """Rate each problem's difficulty with a model, on the rubric's weighted dimensions.
+
+    Each dimension's rating is the expected digit (1-9) under the model's
+    next-token probabilities; the weighted mean, mapped to 0..1 (1: hardest), is
+    meta.predicted_difficulty.score, kept with every rating and the raw
+    probabilities. Calibrate it on measured pass rates with mc data calibrate.
+
+    Examples:
+
+    \b
+      mc data predict-difficulty --model Qwen/Qwen3-8B --backend vllm train.jsonl > predicted.jsonl
+      mc data predict-difficulty --show-rubric > rubric.json    # edit, then: --rubric rubric.json
+      mc data predict-difficulty -m smol/ --rubric rubric.json train.jsonl -o predicted.jsonl
+    """
+    import json as json_module
+
+    from mc import console
+    from mc.data.predict import DEFAULT_RUBRIC, read_rubric
+    from mc.errors import McUsageError
+
+    if show_rubric:
+        from mc.jsonl import write_stdout
+
+        write_stdout((json_module.dumps(DEFAULT_RUBRIC, indent=1) + "\n").encode())
+        return
+    if model is None:
+        raise McUsageError("--model is required (the model that rates the problems)")
+    chosen = read_rubric(rubric)  # a bad rubric fails before the model loads
+    from mc.data.predict import predict_difficulty as run_predict
+    from mc.outputs import Outputs
+    from mc.rollout.backends import load_backend
+    from mc.rollout.vllm_backend import parse_engine_args
+
+    engine = load_backend(backend, model, device=device, dtype=dtype, engine_args=parse_engine_args(vllm_arg))
+    scores = []
+    with Outputs() as outputs:
+        writer = outputs.records(out, "-o")
+        for problem in run_predict(console.track(problems_in(inputs), "rating problems"), engine, chosen, model, batch_problems):
+            scores.append(problem["meta"]["predicted_difficulty"]["score"])
+            writer.write(problem)
+    if scores:
+        ordered = sorted(scores)
+        console.log(f"rated {len(scores)} problems on {len(chosen['dimensions'])} dimensions: score min {ordered[0]:.3f}, "
+                    f"median {ordered[len(ordered) // 2]:.3f}, max {ordered[-1]:.3f}")
+
+
+@app.command("calibrate")
+def calibrate(
+    inputs: list[str] = typer.Argument(None, metavar="PREDICTED", help="Problems rated by mc data predict-difficulty; stdin when none or -.", show_default=False),
+    measured: list[str] = typer.Option(..., "--measured", metavar="FILE", help="Problems with measured pass rates (mc data difficulty's output), matched by id. Repeatable."),
+    holdout: float = typer.Option(0.25, "--holdout", min=0.0, max=0.9, callback=finite, help="Share of the measured problems held out to report how well the score predicts."),
+    seed: int = typer.Option(0, "--seed", help="Seeds the held-out draw."),
+    keep: Optional[str] = typer.Option(None, "--keep", metavar="LO:HI", help="Keep problems whose estimated pass rate (measured where known, else calibrated) is in [LO, HI]."),
+    report_path: Optional[str] = typer.Option(None, "--report", metavar="FILE", help="Write one JSONL line per removed problem."),
+    as_json: bool = typer.Option(False, "--json", help="The report as one JSON object on stderr instead of tables."),
+    out: Optional[str] = OUT,
+) -> None:
+    """Map predicted difficulty onto measured pass rates (a monotone fit) and select by it.
+
+    Fits an isotonic regression of pass rate on the predicted score over the
+    problems that have both; reports, on held-out problems, the rank correlation
+    of score and measured difficulty and the error of the calibrated rates; writes
+    meta.pass_rate_estimate (measured where known, else calibrated) onto every
+    problem and keeps the --keep band, with the difficulty mix before and after.
+
+    Examples:
+
+    \b
+      mc data calibrate --measured measured.jsonl predicted.jsonl --keep 0:0.8 -o selected.jsonl
+      mc data calibrate --measured measured.jsonl --holdout 0.3 --seed 1 predicted.jsonl > /dev/null
+    """
+    import json as json_module
+
+    from mc import console
+    from mc.data.calibrate import BUCKETS, CalibrationReport, calibrated, evaluate, fit, measured_rate, score_of
+    from mc.outputs import Outputs
+    from mc.rollout.temperature import parse_band
+
+    band = parse_band(keep, "--keep") if keep else None
+    known = {}
+    for problem in problems_in(measured):
+        rate = measured_rate(problem)
+        if rate is not None:
+            known[problem["id"]] = rate
+    if not known:
+        from mc.errors import McUsageError
+
+        raise McUsageError(f"--measured {' '.join(measured)}: no problem has meta.pass_rate",
+                           "measure pass rates with mc data difficulty (from rollouts, or --from-submissions)")
+    if not inputs or "-" in inputs:  # stdin cannot be read twice
+        from mc.errors import McUsageError
+
+        raise McUsageError("mc data calibrate reads PREDICTED twice (the fit, then the selection): give it as a file, not stdin")
+    # The fit needs the scores of the measured problems: a first pass over the predictions collects them.
+    scored = {}
+    for problem in problems_in(inputs):
+        score = score_of(problem)
+        if score is not None and problem["id"] in known:
+            scored[problem["id"]] = score
+    pairs = [(scored[i], known[i][0], known[i][1]) for i in sorted(scored)]
+    report = CalibrationReport(quality=evaluate(pairs, holdout, seed))
+    report.calibration = fit([p[0] for p in pairs], [p[1] for p in pairs], [p[2] for p in pairs])
+    removed: list = []
+    with Outputs() as outputs:
+        writer = outputs.records(out, "-o")
+        removed_writer = outputs.records(report_path, "--report", optional=True)
+        writer.write_all(calibrated(console.track(problems_in(inputs), "calibrating"), report.calibration, known, report,
+                                    band, removed))
+        if removed_writer:
+            removed_writer.write_all(r.record() for r in removed)
+    q = report.quality
+
+    def fmt(value, digits=3):
+        return "-" if value is None else f"{value:.{digits}f}"
+
+    if as_json:
+        console.log(json_module.dumps({
+            "fit_problems": q.fit_problems, "holdout_problems": q.holdout_problems, "spearman_holdout": q.spearman_holdout,
+            "spearman_fit": q.spearman_fit, "mae_holdout": q.mae_holdout, "mae_mean_baseline": q.mae_mean_baseline,
+            "calibration": {"scores": report.calibration.scores, "rates": report.calibration.rates},
+            "seen": report.seen, "kept": report.kept, "sources": dict(report.sources),
+            "mix_before": {b: report.before.get(b, 0) for b in BUCKETS}, "mix_after": {b: report.after.get(b, 0) for b in BUCKETS}}))
+        return
+    console.table("mc data calibrate: how well the score predicts", ["", "value"], [
+        ("measured problems with a score", len(pairs)), ("  fitted on", q.fit_problems), ("  held out", q.holdout_problems),
+        ("Spearman, score vs 1 - pass rate (held out)", fmt(q.spearman_holdout)),
+        ("Spearman, same (fit set)", fmt(q.spearman_fit)),
+        ("mean abs. error of calibrated rates (held out)", fmt(q.mae_holdout)),
+        ("  predicting the mean rate instead", fmt(q.mae_mean_baseline)),
+    ], align="lr")
+
+    def share(counter, bucket_name, total):
+        return f"{counter.get(bucket_name, 0)} ({100 * counter.get(bucket_name, 0) / max(total, 1):.0f}%)"
+
+    console.table(f"difficulty mix by estimated pass rate ({report.sources.get('measured', 0)} measured, "
+                  f"{report.sources.get('calibrated', 0)} calibrated)", ["bucket", "before", "after"],
+                  [(b, share(report.before, b, report.seen), share(report.after, b, report.kept)) for b in BUCKETS]
+                  + [("all", report.seen, report.kept)], align="lrr")
 
 
 @app.command("batch")

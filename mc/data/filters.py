@@ -184,3 +184,37 @@ def dedup(deduplicator: Deduplicator) -> Step:
         )
 
     return step
+
+
+def latest(problems: Iterable[dict], count: int, report: FilterReport,
+           on_removed: Callable[[Removal], None] | None = None) -> Iterator[dict]:
+    """The `count` most recently released of `problems` (which the other filters kept), in
+    input order; ties on the date keep the earlier input. Undated problems are never
+    among the latest. Holds `count` problems (a heap), not the whole input. The paper's
+    contamination rule is the pair `--before EVAL_START --latest N`: the newest problems
+    released before the evaluation window opens."""
+    import heapq
+
+    heap: list[tuple[dt.date, int, dict]] = []  # the smallest (oldest, latest-read) on top
+
+    def drop(problem: dict, reason: str, date) -> None:
+        report.kept -= 1
+        report.removed["latest"] += 1
+        if on_removed:
+            on_removed(Removal(problem["id"], "latest", reason, {"date": date}))
+
+    for index, problem in enumerate(problems):
+        raw = problem.get("date")
+        if not raw:
+            drop(problem, "no release date: cannot be among the latest", None)
+            continue
+        item = (parse_date(raw), -index, problem)
+        if len(heap) < count:
+            heapq.heappush(heap, item)
+            continue
+        if item[:2] > heap[0][:2]:
+            item = heapq.heapreplace(heap, item)
+        released, _, old = item
+        drop(old, f"released {released}: older than the {count} latest kept", old.get("date"))
+    for _, _, problem in sorted(heap, key=lambda item: -item[1]):
+        yield problem

@@ -143,5 +143,32 @@ class HFBackend:
                 results.append(Completion(ids[: end + 1], lps[: end + 1], "stop"))
         return [results[i * n : (i + 1) * n] for i in range(len(prompts))]
 
+    @torch.no_grad()
+    def choice_logprobs(self, prompts: list[list[int]], choices: list[list[int]], batch_size: int = 16) -> list[list[float]]:
+        """Per prompt, the log-probability that its next token is each of its `choices`
+        (token ids), renormalised over them: the model's next-token distribution
+        restricted to the choices (a rating from a digit's probability, not a sample)."""
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            out: list[list[float]] = []
+            for start in range(0, len(prompts), batch_size):
+                rows = prompts[start : start + batch_size]
+                width = max(len(r) for r in rows)
+                input_ids = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
+                attention = torch.zeros((len(rows), width), dtype=torch.long)
+                for i, row in enumerate(rows):  # left padding: each row's last token in the last column
+                    input_ids[i, width - len(row):] = torch.tensor(row)
+                    attention[i, width - len(row):] = 1
+                input_ids, attention = input_ids.to(self.device), attention.to(self.device)
+                positions = (attention.cumsum(-1) - 1).clamp(min=0)
+                logits = self.model(input_ids=input_ids, attention_mask=attention, position_ids=positions,
+                                    use_cache=False).logits[:, -1, :].float()  # [B, V]
+                for row_logits, ids in zip(logits, choices[start : start + batch_size]):
+                    out.append(torch.log_softmax(row_logits[torch.tensor(ids, device=self.device)], -1).tolist())
+            return out
+        finally:
+            self.model.train(was_training)
+
     def decode(self, token_ids: list[int]) -> str:
         return self.tokenizer.decode(token_ids, skip_special_tokens=True)

@@ -416,6 +416,27 @@ class VLLMBackend:
             if waiting:
                 engine.abort_request([str(added[i]).rsplit("-", 1)[0] for i in waiting])
 
+    def choice_logprobs(self, prompts: list[list[int]], choices: list[list[int]]) -> list[list[float]]:
+        """As HFBackend.choice_logprobs: one token per prompt, allowed only among its
+        choices, whose processed log-probs (the restricted distribution) are read back."""
+        import math
+
+        from vllm import SamplingParams, TokensPrompt
+
+        params = [SamplingParams(n=1, temperature=1.0, max_tokens=1, allowed_token_ids=list(ids), logprobs=len(ids),
+                                 detokenize=False) for ids in choices]
+        rng = _HeldGenerator(0) if self.on_cpu else None  # the one token drawn must not move the process's stream
+        with stdout_to_stderr(), (rng.held() if rng else contextlib.nullcontext()):
+            outputs = self.llm.generate([TokensPrompt(prompt_token_ids=ids) for ids in prompts], params, use_tqdm=False)
+        out = []
+        for request, ids in zip(outputs, choices):
+            position = request.outputs[0].logprobs[0]
+            values = [position[t].logprob if t in position else -math.inf for t in ids]
+            top = max(values)
+            norm = top + math.log(sum(math.exp(v - top) for v in values))
+            out.append([v - norm for v in values])
+        return out
+
     def decode(self, token_ids: list[int]) -> str:
         return self.tokenizer.decode(token_ids, skip_special_tokens=True)
 
