@@ -57,23 +57,20 @@ def convert_taco(row: dict, ctx: RowContext) -> dict:
     return _convert(row, ctx, TACO)
 
 
-def _convert(row: dict, ctx: RowContext, source: str) -> dict:
-    io = json_field(row.get("input_output"), "input_output", ctx.where) or {}
+def tests_from_io(io, ctx: RowContext, what: str = "input_output") -> tuple[dict, dict]:
+    """(tests, meta) from an APPS/TACO `{"inputs", "outputs", "fn_name"?}` object (also
+    DeepCoder's taco rows and prime-rl's test_cases): stdin cases, or call-based ones."""
     if not isinstance(io, dict):
-        raise RowError(f"{ctx.where}: input_output must be an object with inputs/outputs")
+        raise RowError(f"{ctx.where}: {what} must be an object with inputs/outputs")
     inputs, outputs = io.get("inputs") or [], io.get("outputs") or []
     if len(inputs) != len(outputs):
-        raise RowError(f"{ctx.where}: input_output has {len(inputs)} inputs but {len(outputs)} outputs")
+        raise RowError(f"{ctx.where}: {what} has {len(inputs)} inputs but {len(outputs)} outputs")
     fn_name = io.get("fn_name")
     meta: dict = {}
     if fn_name:
-        unwrap = bool(outputs) and all(isinstance(o, list) and len(o) == 1 for o in outputs)
-        if unwrap:
+        cases, unwrapped = call_cases(inputs, outputs, ctx)
+        if unwrapped:
             meta["outputs_unwrapped"] = True
-        cases = [
-            {"input": _arguments(args, ctx), "output": json_text(out[0] if unwrap else out)}
-            for args, out in zip(inputs, outputs)
-        ]
         tests = new_tests("functional", cases, fn_name)
     else:
         cases = [{"input": stdin_text(i), "output": stdin_text(o)} for i, o in zip(inputs, outputs)]
@@ -81,6 +78,22 @@ def _convert(row: dict, ctx: RowContext, source: str) -> dict:
     extra_io = leftovers(io, {"inputs", "outputs", "fn_name"})
     if extra_io:
         meta["input_output_extra"] = extra_io
+    return tests, meta
+
+
+def call_cases(inputs: list, outputs: list, ctx: RowContext) -> tuple[list[dict], bool]:
+    """Functional cases from argument lists and return values (one JSON argument per line,
+    the return value as JSON); outputs all wrapped in one-element lists are unwrapped (the
+    second value says so): APPS's and rllm's TACO checker accept `out == [x]` or `out == x`."""
+    unwrap = bool(outputs) and all(isinstance(o, list) and len(o) == 1 for o in outputs)
+    cases = [{"input": _arguments(args, ctx), "output": json_text(out[0] if unwrap else out)}
+             for args, out in zip(inputs, outputs)]
+    return cases, unwrap
+
+
+def _convert(row: dict, ctx: RowContext, source: str) -> dict:
+    io = json_field(row.get("input_output"), "input_output", ctx.where) or {}
+    tests, meta = tests_from_io(io, ctx)
 
     solutions = json_field(row.get("solutions"), "solutions", ctx.where) or []
     if not isinstance(solutions, list) or not all(isinstance(s, str) for s in solutions):
