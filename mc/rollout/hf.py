@@ -42,6 +42,14 @@ def returned_cache(out):
     return cache if cache is not None else out.past_key_values
 
 
+def _common_prefix(a: list[int], b: list[int], limit: int) -> int:
+    """How many leading tokens a and b share, at most `limit`."""
+    n = 0
+    while n < limit and a[n] == b[n]:
+        n += 1
+    return n
+
+
 def stop_token_ids(tokenizer, generation_config=None) -> list[int]:
     """End-of-turn tokens: the generation config's eos ids and the tokenizer's (both
     backends stop on this list)."""
@@ -144,31 +152,66 @@ class HFBackend:
         return [results[i * n : (i + 1) * n] for i in range(len(prompts))]
 
     @torch.no_grad()
-    def choice_logprobs(self, prompts: list[list[int]], choices: list[list[int]], batch_size: int = 16) -> list[list[float]]:
+    def choice_logprobs(self, prompts: list[list[int]], choices: list[list[int]], batch_size: int = 16,
+                        min_shared: int = 32) -> list[list[float]]:
         """Per prompt, the log-probability that its next token is each of its `choices`
         (token ids), renormalised over them: the model's next-token distribution
-        restricted to the choices (a rating from a digit's probability, not a sample)."""
+        restricted to the choices (a rating from a digit's probability, not a sample).
+
+        Consecutive prompts that share a prefix of at least `min_shared` tokens (the
+        rubric's questions about one problem) run it once: its KV cache is computed
+        for one row and repeated for their suffixes, as vLLM's prefix cache does."""
         was_training = self.model.training
         self.model.eval()
         try:
             out: list[list[float]] = []
-            for start in range(0, len(prompts), batch_size):
-                rows = prompts[start : start + batch_size]
-                width = max(len(r) for r in rows)
-                input_ids = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
-                attention = torch.zeros((len(rows), width), dtype=torch.long)
-                for i, row in enumerate(rows):  # left padding: each row's last token in the last column
-                    input_ids[i, width - len(row):] = torch.tensor(row)
-                    attention[i, width - len(row):] = 1
-                input_ids, attention = input_ids.to(self.device), attention.to(self.device)
-                positions = (attention.cumsum(-1) - 1).clamp(min=0)
-                logits = self.model(input_ids=input_ids, attention_mask=attention, position_ids=positions,
-                                    use_cache=False).logits[:, -1, :].float()  # [B, V]
-                for row_logits, ids in zip(logits, choices[start : start + batch_size]):
+            start = 0
+            while start < len(prompts):
+                end, shared = start + 1, len(prompts[start]) - 1
+                while end < len(prompts) and end - start < batch_size:
+                    common = _common_prefix(prompts[start], prompts[end], min(shared, len(prompts[end]) - 1))
+                    if common < min_shared:
+                        break
+                    shared, end = common, end + 1
+                rows = prompts[start:end]
+                logits = self._shared_last_logits(rows, shared) if len(rows) > 1 else self._last_logits(rows)
+                for row_logits, ids in zip(logits, choices[start:end]):
                     out.append(torch.log_softmax(row_logits[torch.tensor(ids, device=self.device)], -1).tolist())
+                start = end
             return out
         finally:
             self.model.train(was_training)
+
+    def _last_logits(self, rows: list[list[int]]) -> torch.Tensor:
+        """[B, V] float32 logits at each row's last position (left-padded batch)."""
+        width = max(len(r) for r in rows)
+        input_ids = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
+        attention = torch.zeros((len(rows), width), dtype=torch.long)
+        for i, row in enumerate(rows):  # left padding: each row's last token in the last column
+            input_ids[i, width - len(row):] = torch.tensor(row)
+            attention[i, width - len(row):] = 1
+        input_ids, attention = input_ids.to(self.device), attention.to(self.device)
+        positions = (attention.cumsum(-1) - 1).clamp(min=0)
+        return self.model(input_ids=input_ids, attention_mask=attention, position_ids=positions,
+                          use_cache=False).logits[:, -1, :].float()
+
+    def _shared_last_logits(self, rows: list[list[int]], shared: int) -> torch.Tensor:
+        """As _last_logits, for rows whose first `shared` tokens are the same: those run once."""
+        prefix = torch.tensor([rows[0][:shared]], device=self.device)
+        cache = returned_cache(self.model(input_ids=prefix, use_cache=True))
+        cache.batch_repeat_interleave(len(rows))
+        width = max(len(r) - shared for r in rows)
+        input_ids = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
+        attention = torch.zeros((len(rows), shared + width), dtype=torch.long)
+        attention[:, :shared] = 1
+        for i, row in enumerate(rows):  # right padding: a suffix's pad comes after its last token
+            input_ids[i, : len(row) - shared] = torch.tensor(row[shared:])
+            attention[i, shared : len(row)] = 1
+        positions = (shared + torch.arange(width))[None, :].expand(len(rows), width)
+        logits = self.model(input_ids=input_ids.to(self.device), attention_mask=attention.to(self.device),
+                            position_ids=positions.to(self.device), use_cache=True, **{self.cache_name: cache}).logits
+        last = torch.tensor([len(r) - shared - 1 for r in rows], device=self.device)
+        return logits[torch.arange(len(rows), device=self.device), last].float()  # [B, V]
 
     def decode(self, token_ids: list[int]) -> str:
         return self.tokenizer.decode(token_ids, skip_special_tokens=True)

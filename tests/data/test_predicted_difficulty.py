@@ -175,3 +175,26 @@ def test_calibrate_selects_on_the_estimate(tiny_model, lcb, tmp_path):
     # stdin cannot be read twice; --measured without rates is a usage error
     assert run_mc("data", "calibrate", "--measured", tmp_path / "measured.jsonl", input=b"").returncode == 2
     assert run_mc("data", "calibrate", "--measured", tmp_path / "predicted.jsonl", tmp_path / "predicted.jsonl").returncode == 2
+
+
+@pytest.mark.slow  # SmolLM2-135M rates 8 problems x 5 dimensions: ~1 min on 2 cores
+def test_smollm2_rates_and_calibrates_real_problems(smollm2, lcb, tmp_path):
+    """The paper's pipeline with a real pretrained model: SmolLM2-135M-Instruct rates real
+    LiveCodeBench problems, calibrated on real models' graded programs. Its ratings spread
+    (it is not a constant), and the report is complete; how well it predicts is measured,
+    not asserted (the README gives the figure from examples/data-pipeline)."""
+    (tmp_path / "lcb8.jsonl").write_text("\n".join((lcb / "lcb.jsonl").read_text().splitlines()[:8]) + "\n")
+    run_mc("data", "predict-difficulty", "-m", smollm2, "--backend", "hf", tmp_path / "lcb8.jsonl", "-o",
+           tmp_path / "predicted.jsonl", check_rc=0)
+    predicted = jsonl_lines((tmp_path / "predicted.jsonl").read_bytes())
+    scores = [p["meta"]["predicted_difficulty"]["score"] for p in predicted]
+    assert len(scores) == 8 and len(set(scores)) > 4 and max(scores) - min(scores) > 0.01
+    for p in predicted:
+        for raw in p["meta"]["predicted_difficulty"]["raw"].values():
+            assert sum(raw["probs"]) == pytest.approx(1.0, abs=1e-3)
+    run_mc("data", "difficulty", "--from-submissions", lcb / "lcb.jsonl", "-o", tmp_path / "measured.jsonl", check_rc=0)
+    proc = run_mc("data", "calibrate", "--measured", tmp_path / "measured.jsonl", "--holdout", "0.5", "--json",
+                  tmp_path / "predicted.jsonl", check_rc=0)
+    report = json.loads(proc.stderr.decode().strip().splitlines()[-1])
+    assert report["sources"] == {"measured": 8} and report["holdout_problems"] == 4
+    assert report["spearman_fit"] is not None and -1 <= report["spearman_fit"] <= 1

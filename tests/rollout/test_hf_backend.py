@@ -116,3 +116,22 @@ def test_cache_name_follows_the_forward_signature():
 
     assert forward_cache_name(OldStyle()) == "past_key_values"
     assert forward_cache_name(NewStyle()) == "cache"
+
+
+def test_choice_logprobs_share_a_prefix_exactly(tiny_model, real):
+    """The rubric's prompts about one problem share their long prefix; computed once (its KV
+    cache repeated), the restricted distributions equal those of a full forward per prompt."""
+    from mc.data.importer import import_problems
+    from mc.data.predict import DEFAULT_RUBRIC, rating_prompt
+    from mc.rollout.hf import HFBackend
+
+    backend = HFBackend(str(tiny_model), device="cpu", dtype="float32")
+    prompts, choices = [], []
+    for problem in list(import_problems([str(real.lcb_public)]))[:1]:
+        for dimension in DEFAULT_RUBRIC["dimensions"]:
+            ids, digits = rating_prompt(problem, dimension, DEFAULT_RUBRIC, backend.tokenizer)
+            prompts.append(ids)
+            choices.append(digits)
+    shared = backend.choice_logprobs(prompts, choices)
+    alone = backend.choice_logprobs(prompts, choices, min_shared=10**9)
+    assert max(abs(a - b) for x, y in zip(shared, alone) for a, b in zip(x, y)) < 1e-5

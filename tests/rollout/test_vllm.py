@@ -217,3 +217,27 @@ def test_a_stream_left_early_leaves_no_request_behind(engine, tiny_model, proble
     assert not engine.llm.llm_engine.has_unfinished_requests()
     again = engine.sample(prompts, 2, 1.0, 1.0, 0, 48, torch.Generator().manual_seed(1))
     assert len(again) == len(prompts)
+
+
+def test_choice_logprobs_equal_the_hf_backends(engine, tiny_model, problems):
+    """The restricted next-token distribution `mc data predict-difficulty` rates with: the
+    engine's (one token, allowed among the choices) equals the hf backend's forward pass,
+    and reading it leaves the process's random stream alone."""
+    from mc.data.predict import DEFAULT_RUBRIC, rating_prompt
+    from mc.rollout.hf import HFBackend
+
+    hf = HFBackend(str(tiny_model), device="cpu", dtype="float32")
+    prompts, choices = [], []
+    for problem in problems:
+        for dimension in DEFAULT_RUBRIC["dimensions"][:2]:
+            ids, digits = rating_prompt(problem, dimension, DEFAULT_RUBRIC, hf.tokenizer)
+            prompts.append(ids)
+            choices.append(digits)
+    state = torch.get_rng_state()
+    got = engine.choice_logprobs(prompts, choices)
+    assert torch.equal(state, torch.get_rng_state())
+    want = hf.choice_logprobs(prompts, choices)
+    assert len(got) == len(want) == len(prompts)
+    for g, w in zip(got, want):
+        assert abs(sum(torch.tensor(g).exp()) - 1) < 1e-5
+        assert max(abs(a - b) for a, b in zip(g, w)) <= EXACT * 10
