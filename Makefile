@@ -16,6 +16,10 @@ TORCH ?= torch==2.13.0
 # The real public problem sets: beside the checkout, else the workplace's copy.
 SHARED_DATA ?= $(firstword $(wildcard $(abspath ../shared/data) /work/shared/data) $(abspath ../shared/data))
 PYTEST_ARGS ?=
+# Two pytest workers, a test file each at a time (its module fixtures built once): most tests
+# wait on subprocesses and sandbox workers, so two at once take ~0.55x the time on 2 cores.
+TEST_WORKERS ?= 2
+PYTEST := $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 # vLLM's CPU build pins exactly the CPU torch above (and transformers <5.20). It also
 # pulls PyPI's torchvision, torchaudio and torchcodec, which break `import vllm` beside
@@ -53,10 +57,10 @@ $(VENV)/.test-models: $(BIN)/mc
 vllm: $(VENV)/.vllm
 
 test: $(VENV)/.vllm $(VENV)/.test-models test-fast
-	MC_SHARED_DATA=$(SHARED_DATA) $(BIN)/python -m pytest -q -m slow $(PYTEST_ARGS)
+	MC_SHARED_DATA=$(SHARED_DATA) $(PYTEST) -m slow --durations=25 $(PYTEST_ARGS)
 
 test-fast: $(BIN)/mc
-	MC_SHARED_DATA=$(SHARED_DATA) $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	MC_SHARED_DATA=$(SHARED_DATA) $(PYTEST) --durations=15 $(PYTEST_ARGS)
 
 bench: $(VENV)/.vllm $(VENV)/.test-models
 	$(BIN)/python examples/bench/dedup_bench.py

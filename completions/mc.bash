@@ -4,17 +4,19 @@ _mc() {
     local path="mc" subs="" opts="" i
     for ((i = 1; i < COMP_CWORD; i++)); do
         case "$path ${COMP_WORDS[i]}" in
-            "mc completions"|"mc data"|"mc data batch"|"mc data difficulty"|"mc data filter"|"mc data import"|"mc data split"|"mc data stats"|"mc data synth"|"mc data verify"|"mc eval"|"mc eval compare"|"mc eval plot"|"mc eval run"|"mc eval timeline"|"mc model"|"mc model import-gguf"|"mc model init"|"mc model merge"|"mc reward"|"mc rollout"|"mc sft"|"mc train"|"mc train-step") path="$path ${COMP_WORDS[i]}" ;;
+            "mc completions"|"mc data"|"mc data batch"|"mc data calibrate"|"mc data difficulty"|"mc data filter"|"mc data import"|"mc data predict-difficulty"|"mc data split"|"mc data stats"|"mc data synth"|"mc data verify"|"mc eval"|"mc eval compare"|"mc eval plot"|"mc eval run"|"mc eval timeline"|"mc model"|"mc model import-gguf"|"mc model init"|"mc model merge"|"mc reward"|"mc rollout"|"mc sft"|"mc train"|"mc train-step") path="$path ${COMP_WORDS[i]}" ;;
         esac
     done
     case "$path" in
         "mc") subs="completions data eval model reward rollout sft train train-step"; opts="--debug --version --progress --no-progress -h --help" ;;
         "mc completions") subs="bash zsh fish"; opts="-h --help" ;;
-        "mc data") subs="batch difficulty filter import split stats synth verify"; opts="-h --help" ;;
+        "mc data") subs="batch calibrate difficulty filter import predict-difficulty split stats synth verify"; opts="-h --help" ;;
         "mc data batch") subs=""; opts="--step --position --size --seed --out -o -h --help" ;;
-        "mc data difficulty") subs=""; opts="--keep --report --out -o -h --help" ;;
-        "mc data filter") subs=""; opts="--dedup --dedup-threshold --decontaminate --ngram --overlap --before --after --keep-undated --max-tests --require-tests --drop-needs-checker --platform --difficulty --report --out -o -h --help" ;;
+        "mc data calibrate") subs=""; opts="--measured --holdout --seed --keep --report --json --out -o -h --help" ;;
+        "mc data difficulty") subs=""; opts="--keep --from-submissions --report --out -o -h --help" ;;
+        "mc data filter") subs=""; opts="--dedup --dedup-threshold --decontaminate --ngram --overlap --before --after --keep-undated --latest --max-tests --require-tests --drop-needs-checker --platform --difficulty --report --out -o -h --help" ;;
         "mc data import") subs=""; opts="--format -f --join --skip-bad --config --split --out -o -h --help" ;;
+        "mc data predict-difficulty") subs=""; opts="--model -m --rubric --show-rubric --backend --device --dtype --batch-problems --vllm-arg --out -o -h --help" ;;
         "mc data split") subs=""; opts="--train --test --test-fraction --seed --by-date --undated -h --help" ;;
         "mc data stats") subs=""; opts="--json -h --help" ;;
         "mc data synth") subs=""; opts="--families --count --tests --seed --exclude --out -o -h --help" ;;
@@ -40,6 +42,12 @@ _mc() {
         "mc data batch:--size") COMPREPLY=(); return ;;
         "mc data batch:--seed") COMPREPLY=(); return ;;
         "mc data batch:--out"|"mc data batch:-o") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "mc data calibrate:--measured") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "mc data calibrate:--holdout") COMPREPLY=(); return ;;
+        "mc data calibrate:--seed") COMPREPLY=(); return ;;
+        "mc data calibrate:--keep") COMPREPLY=(); return ;;
+        "mc data calibrate:--report") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "mc data calibrate:--out"|"mc data calibrate:-o") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mc data difficulty:--keep") COMPREPLY=(); return ;;
         "mc data difficulty:--report") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mc data difficulty:--out"|"mc data difficulty:-o") COMPREPLY=($(compgen -f -- "$cur")); return ;;
@@ -49,16 +57,25 @@ _mc() {
         "mc data filter:--overlap") COMPREPLY=(); return ;;
         "mc data filter:--before") COMPREPLY=(); return ;;
         "mc data filter:--after") COMPREPLY=(); return ;;
+        "mc data filter:--latest") COMPREPLY=(); return ;;
         "mc data filter:--max-tests") COMPREPLY=(); return ;;
         "mc data filter:--platform") COMPREPLY=(); return ;;
         "mc data filter:--difficulty") COMPREPLY=(); return ;;
         "mc data filter:--report") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mc data filter:--out"|"mc data filter:-o") COMPREPLY=($(compgen -f -- "$cur")); return ;;
-        "mc data import:--format"|"mc data import:-f") COMPREPLY=($(compgen -W "auto mc livecodebench taco apps codecontests humaneval mbpp" -- "$cur")); return ;;
+        "mc data import:--format"|"mc data import:-f") COMPREPLY=($(compgen -W "auto mc livecodebench primeintellect deepcoder kodcode taco apps codecontests-plus codecontests humaneval mbpp" -- "$cur")); return ;;
         "mc data import:--join") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mc data import:--config") COMPREPLY=(); return ;;
         "mc data import:--split") COMPREPLY=(); return ;;
         "mc data import:--out"|"mc data import:-o") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "mc data predict-difficulty:--model"|"mc data predict-difficulty:-m") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "mc data predict-difficulty:--rubric") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        "mc data predict-difficulty:--backend") COMPREPLY=($(compgen -W "auto hf vllm" -- "$cur")); return ;;
+        "mc data predict-difficulty:--device") COMPREPLY=(); return ;;
+        "mc data predict-difficulty:--dtype") COMPREPLY=($(compgen -W "float32 bfloat16 float16" -- "$cur")); return ;;
+        "mc data predict-difficulty:--batch-problems") COMPREPLY=(); return ;;
+        "mc data predict-difficulty:--vllm-arg") COMPREPLY=(); return ;;
+        "mc data predict-difficulty:--out"|"mc data predict-difficulty:-o") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mc data split:--train") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mc data split:--test") COMPREPLY=($(compgen -f -- "$cur")); return ;;
         "mc data split:--test-fraction") COMPREPLY=(); return ;;

@@ -29,7 +29,8 @@ def bash_complete(words: list[str]) -> list[str]:
 
 def test_bash_completion_behaves():
     assert bash_complete(["mc", "da"]) == ["data"]
-    assert bash_complete(["mc", "data", ""]) == ["batch", "difficulty", "filter", "import", "split", "stats", "synth", "verify"]
+    assert bash_complete(["mc", "data", ""]) == ["batch", "calibrate", "difficulty", "filter", "import", "predict-difficulty",
+                                                 "split", "stats", "synth", "verify"]
     assert "--decontaminate" in bash_complete(["mc", "data", "filter", "--de"])
     assert bash_complete(["mc", "data", "import", "--format", "live"]) == ["livecodebench"]
     assert bash_complete(["mc", "data", "split", "--undated", ""]) == ["error", "train", "test", "drop"]

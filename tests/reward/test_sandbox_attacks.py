@@ -364,7 +364,11 @@ def strings(obj):
     if isinstance(obj, (str, bytes)):
         yield obj
     elif isinstance(obj, dict):
-        for k, v in list(obj.items()):
+        try:  # a lazy mapping (transformers' auto classes) may fail to resolve its values
+            items = list(obj.items())
+        except Exception:
+            return
+        for k, v in items:
             yield from (x for x in (k, v) if isinstance(x, (str, bytes)))
     elif isinstance(obj, (list, tuple, set, frozenset)):
         yield from (x for x in list(obj) if isinstance(x, (str, bytes)))

@@ -79,10 +79,15 @@ def test_sft_refuses_a_folder_of_other_files(tiny_model, tmp_path):
     run_mc("data", "synth", "--count", "2", "--seed", "1", "-o", data, check_rc=0)
     err = one_line_error(run_mc("sft", "--model", tiny_model, "--data", data, "--out", notes, "--steps", "1"), 2)
     assert "pass --force" in err and (notes / "notes.txt").exists()
-    proc = run_mc("sft", "--model", tiny_model, "--data", data, "--out", notes, "--steps", "2", "--force", check_rc=0)
+    proc = run_mc("sft", "--model", tiny_model, "--data", data, "--out", notes, "--steps", "2", "--force",
+                  env={"MC_PROGRESS": "1"}, check_rc=0)
     assert not (notes / "notes.txt").exists()
-    # Progress: the model loading and the steps are reported on stderr (stdout stays the loss lines).
+    # Progress in a log: the model loading and the steps are lines on stderr (stdout stays the loss lines);
+    # with --no-progress only the steps' line, the run's log.
     assert b"sft: loading" in proc.stderr and b"sft 2/2: loss" in proc.stderr
+    quiet = run_mc("--no-progress", "sft", "--model", tiny_model, "--data", data, "--out", notes, "--steps", "2",
+                   env={"MC_PROGRESS": "1"}, check_rc=0)
+    assert b"sft: loading" not in quiet.stderr and b"sft 2/2: loss" in quiet.stderr
     assert [line["sft_step"] for line in jsonl_lines(proc.stdout)] == [0, 1]
 
 
