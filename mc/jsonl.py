@@ -153,6 +153,20 @@ def iter_records(
             yield record
 
 
+def read_json_object(path: str, what: str, hint: str | None = None) -> dict:
+    """A JSON file that holds one object (a checkpoint's meta.json, a run's run.json, an
+    adapter's config): anything else, or an unreadable file, is one error naming it."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            value = json.load(f)
+    except (OSError, ValueError) as e:  # ValueError: bad JSON or bad UTF-8
+        reason = getattr(e, "strerror", None) or " ".join(str(e).split()) or type(e).__name__
+        raise McError(f"{path}: cannot read {what} ({reason})", hint) from None
+    if not isinstance(value, dict):
+        raise McError(f"{path}: expected a JSON object, got {type(value).__name__}", hint)
+    return value
+
+
 def read_all(path: str, validate: Callable[[dict], None] | None = None) -> list[dict]:
     return list(iter_records(path, validate))
 

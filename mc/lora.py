@@ -24,7 +24,6 @@ be the one that gave the old log-probs, so an on-policy ratio would not be 1.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -82,16 +81,12 @@ def is_adapter(path: str | None) -> bool:
 
 def read_adapter(path: str) -> tuple[str, LoraSpec]:
     """(base model, spec) of an adapter folder; anything but a readable LoRA config is one clear error."""
+    from mc.jsonl import read_json_object
+
     file = os.path.join(path, ADAPTER_CONFIG)
-    try:
-        with open(file, encoding="utf-8") as f:
-            config = json.load(f)
-    except (OSError, ValueError) as e:
-        raise McError(f"{file}: cannot read the adapter's config ({getattr(e, 'strerror', None) or e})",
-                      "restore it from a copy of the checkpoint") from None
-    if not isinstance(config, dict) or config.get("peft_type", "LORA") != "LORA":
-        kind = config.get("peft_type") if isinstance(config, dict) else type(config).__name__
-        raise McError(f"{file}: a {kind} adapter; mc trains and loads LoRA adapters only")
+    config = read_json_object(file, "the adapter's config", "restore it from a copy of the checkpoint")
+    if config.get("peft_type", "LORA") != "LORA":
+        raise McError(f"{file}: a {config['peft_type']} adapter; mc trains and loads LoRA adapters only")
     base = config.get("base_model_name_or_path")
     if not isinstance(base, str) or not base:
         raise McError(f"{file}: names no base model (base_model_name_or_path)",

@@ -50,17 +50,13 @@ def read_meta(path: str) -> dict:
     A meta.json that exists but cannot be read is an error: silently starting
     over would reset the step counter (and with it the policy version, the
     truncation mask's seeds and the warm-up)."""
+    from mc.jsonl import read_json_object
+
     file = os.path.join(path, META)
     if not os.path.exists(file):
         return {}
-    try:
-        with open(file, encoding="utf-8") as f:
-            meta = json.load(f)
-    except (OSError, ValueError) as e:  # ValueError: bad JSON or bad UTF-8
-        raise McError(f"{file}: cannot read the checkpoint's meta.json ({_reason(e)})",
-                      "restore it from a copy, or delete the folder's meta.json and trainer/ to start over from its weights") from None
-    if not isinstance(meta, dict):
-        raise McError(f"{file}: expected a JSON object, got {type(meta).__name__}")
+    meta = read_json_object(file, "the checkpoint's meta.json",
+                            "restore it from a copy, or delete the folder's meta.json and trainer/ to start over from its weights")
     for key in ("step", "optimizer_steps"):
         value = meta.get(key, 0)
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:

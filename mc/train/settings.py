@@ -62,18 +62,12 @@ def absolute_paths(flags: dict) -> dict:
 
 def read_run(run: str) -> dict | None:
     """RUN/run.json, or None when the run has none yet."""
+    from mc.jsonl import read_json_object
+
     path = os.path.join(run, RUN_FILE)
     if not os.path.exists(path):
         return None
-    try:
-        with open(path, encoding="utf-8") as f:
-            record = json.load(f)
-    except (OSError, ValueError) as e:
-        raise McError(f"{path}: cannot read the run's settings ({getattr(e, 'strerror', None) or e})",
-                      "restore it, or start a new run with another --out") from None
-    if not isinstance(record, dict):
-        raise McError(f"{path}: expected a JSON object, got {type(record).__name__}")
-    return record
+    return read_json_object(path, "the run's settings", "restore it, or start a new run with another --out")
 
 
 def resume_flags(recorded: dict, given: dict, explicit: set[str], names: dict[str, str]) -> tuple[dict, dict]:
