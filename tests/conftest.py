@@ -82,3 +82,13 @@ def smollm2():
                 shutil.rmtree(old, ignore_errors=True)
     assert (path / "config.json").exists(), f"{path} is in the way: remove it"
     return path
+
+
+# The longest files first: under `make test`'s two workers the demo (~18 minutes alone)
+# then runs beside everything else instead of after it.
+LONGEST_FIRST = ("test_demo.py", "test_paper_smoke.py", "test_loop.py", "test_distributed.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(LONGEST_FIRST)))  # stable: the rest keep their order
