@@ -164,12 +164,29 @@ def trainable(path: str, spec: LoraSpec | None, dtype, device, what: str = "poli
                            f"name the model's linear layers (e.g. q_proj,k_proj,v_proj,o_proj) or use {TARGETS_DEFAULT}") from None
 
 
-def set_base(adapter_model, base: str) -> None:
-    """Record where the adapter's base lives (an absolute path, or a hub id) for save_pretrained."""
+def load_policy(path: str, spec: LoraSpec | None, dtype, device, what: str = "policy", seed: int = 0):
+    """(tokenizer, model, adapter, spec) of a model to train: with LoRA (`spec`, or a LoRA
+    checkpoint at `path`) `adapter` is the peft model, which saves the adapter, and
+    `model` the HF model inside it, its linear layers adapted in place, which every
+    forward pass runs; without, `adapter` and `spec` are None."""
+    from mc.model import load_pretrained, load_tokenizer
+
+    if spec is None and not is_adapter(path):
+        return (*load_pretrained(path, device, dtype, what=what), None, None)
+    tokenizer = load_tokenizer(path, what)
+    adapter, spec = trainable(path, spec, dtype, device, what, seed)
+    return tokenizer, adapter.get_base_model(), adapter, spec
+
+
+def mark_base(adapter_model, path: str) -> str:
+    """Record, for save_pretrained, where the base of the model trained from `path` lives:
+    an absolute path, or a hub id. Returns it (for meta.json's base_model)."""
     from mc.train.checkpoint import model_ref
 
+    base = model_ref(model_source(path))
     for config in adapter_model.peft_config.values():
-        config.base_model_name_or_path = model_ref(base)
+        config.base_model_name_or_path = base
+    return base
 
 
 def adapter_off(adapter_model, logprob_model):

@@ -45,17 +45,10 @@ def sft(model_path: str, problems: list[dict], out: str, steps: int, lr: float =
     of training have passed (a fixed compute budget, e.g. to compare with an RL run).
     `log` gets each step's line, `status` a word on each slow phase (for progress).
     `lora_spec` (or a LoRA checkpoint as the model): train a LoRA adapter (mc.lora)."""
-    from mc.model import load_pretrained, load_tokenizer
-
     status = status or (lambda text: None)
     status(f"loading {model_path}")
-    adapter = None
-    if lora_spec is not None or lora.is_adapter(model_path):
-        tokenizer = load_tokenizer(model_path)
-        adapter, lora_spec = lora.trainable(model_path, lora_spec, torch.float32, torch.device("cpu"), what="model", seed=seed)
-        model = adapter.get_base_model()
-    else:
-        tokenizer, model = load_pretrained(model_path, "cpu", torch.float32, what="model")
+    tokenizer, model, adapter, lora_spec = lora.load_policy(model_path, lora_spec, torch.float32, torch.device("cpu"),
+                                                            what="model", seed=seed)
     model.train()
     status("tokenizing the examples")
     examples = sft_examples(problems, tokenizer, max_tokens, template, system)
@@ -93,9 +86,7 @@ def sft(model_path: str, problems: list[dict], out: str, steps: int, lr: float =
     meta = {"step": 0, "optimizer_steps": 0, "sft_steps": len(history),
             "flags": {"sft_lr": lr, "sft_batch_size": batch_size, "seed": seed}, "ref_model": None, "parent": model_ref(model_path)}
     if adapter is not None:
-        base = model_ref(lora.model_source(model_path))
-        lora.set_base(adapter, base)
-        meta["base_model"] = base
+        meta["base_model"] = lora.mark_base(adapter, model_path)
         meta["flags"].update({"lora_rank": lora_spec.rank, "lora_alpha": lora_spec.alpha, "lora_targets": lora_spec.targets})
     save_checkpoint(out, adapter if adapter is not None else model, tokenizer, None, meta)
     return history

@@ -149,7 +149,7 @@ def micro_batches(indices: list[int], lengths: list[int], budget: int) -> list[l
 
 class Trainer:
     def __init__(self, policy_path: str, config: TrainConfig, device: str | None = None):
-        from mc.model import load_causal_lm, load_pretrained, load_tokenizer, resolve_device
+        from mc.model import load_causal_lm, resolve_device
         from mc.outputs import same_file
 
         self.config = config
@@ -159,24 +159,19 @@ class Trainer:
         # Read (and check) the trainer state before the weights: a corrupt meta.json
         # should not cost a model load first.
         state = read_trainer_state(policy_path)
-        # With LoRA (--lora-rank, or a LoRA checkpoint as the policy) self.adapter is the
-        # peft model, which saves the adapter; self.model is the HF model inside it, its
-        # linear layers adapted in place, which every forward pass runs.
-        self.adapter = None
+        # With LoRA (--lora-rank, or a LoRA checkpoint as the policy) self.adapter is the peft
+        # model (it saves the adapter) and self.model the HF model inside it (mc.lora.load_policy).
         spec = lora.spec_from_flags(config.lora_rank, config.lora_alpha, config.lora_targets)
-        if spec is not None or lora.is_adapter(policy_path):
-            if config.fsdp:
-                raise McUsageError("--fsdp with LoRA is not supported: FSDP2 would shard the frozen base and the "
-                                   "adapter together", "drop --fsdp: under torchrun LoRA runs with DDP, and its "
-                                   "optimizer state is the adapter's alone")
-            self.tokenizer = load_tokenizer(policy_path, "policy")
-            self.adapter, spec = lora.trainable(policy_path, spec, torch.float32, self.device, seed=config.seed)
+        if config.fsdp and (spec is not None or lora.is_adapter(policy_path)):
+            raise McUsageError("--fsdp with LoRA is not supported: FSDP2 would shard the frozen base and the "
+                               "adapter together", "drop --fsdp: under torchrun LoRA runs with DDP, and its "
+                               "optimizer state is the adapter's alone")
+        self.tokenizer, self.model, self.adapter, spec = lora.load_policy(policy_path, spec, torch.float32, self.device,
+                                                                          seed=config.seed)
+        if spec is not None:
             config.lora_rank, config.lora_alpha, config.lora_targets = spec.rank, spec.alpha, spec.targets
-            self.model = self.adapter.get_base_model()
-        else:
-            self.tokenizer, self.model = load_pretrained(policy_path, self.device, torch.float32, what="policy")
         # The folder a sampling engine starts from: the base of an adapter (vLLM is then sent the merged weights).
-        self.engine_path = lora.model_source(policy_path) if lora.is_adapter(policy_path) else policy_path
+        self.engine_path = lora.model_source(policy_path)
         if config.grad_checkpointing:
             self.model.gradient_checkpointing_enable()
         self.model.train()
@@ -470,9 +465,7 @@ class Trainer:
     @property
     def adapter_base(self) -> str | None:
         """The base model of a LoRA policy (absolute path or hub id)."""
-        if self.adapter is None:
-            return None
-        return model_ref(lora.model_source(self.policy_path) if lora.is_adapter(self.policy_path) else self.policy_path)
+        return None if self.adapter is None else model_ref(lora.model_source(self.policy_path))
 
     @property
     def main(self) -> bool:
@@ -492,8 +485,7 @@ class Trainer:
         if self.data_position is not None:
             meta["data_position"] = self.data_position
         if self.adapter is not None:
-            meta["base_model"] = self.adapter_base
-            lora.set_base(self.adapter, self.adapter_base)
+            meta["base_model"] = lora.mark_base(self.adapter, self.policy_path)
         if self.world and self.config.fsdp:
             state, optimizer_state = distributed.full_states(self.policy, self.optimizer, self.world, True, "model.")
             if self.main:
