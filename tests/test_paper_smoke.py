@@ -19,12 +19,13 @@ ARMS = {
 }
 
 
-@pytest.mark.slow  # 20 arms x (2 steps + an eval): ~6 min on 2 cores
+@pytest.mark.slow  # 20 arms x (2 steps + an eval): ~4.5 min alone on 2 cores
+@pytest.mark.timeout(3600)  # beside the demo on a busy CI machine it has taken over 15 min
 def test_every_ablation_runs_and_each_arm_gets_its_flags(tmp_path):
     bin_dir = os.path.dirname(sys.executable)
     proc = subprocess.run(["make", "-s", "-C", str(REPO / "examples" / "paper"), "smoke", f"OUT={tmp_path / 'p'}",
                            f"MC={os.path.join(bin_dir, 'mc')}", f"PYTHON={sys.executable}"],
-                          capture_output=True, env={**os.environ, "MC_PROGRESS": "0"}, timeout=1800)
+                          capture_output=True, env={**os.environ, "MC_PROGRESS": "0"}, timeout=3500)
     assert proc.returncode == 0, proc.stderr.decode()[-3000:]
     out = tmp_path / "p-smoke"
     for ablation, arms in ARMS.items():
