@@ -338,11 +338,14 @@ def calibrate(
     \b
       mc data calibrate --measured measured.jsonl predicted.jsonl --keep 0:0.8 -o selected.jsonl
       mc data calibrate --measured measured.jsonl --holdout 0.3 --seed 1 predicted.jsonl > /dev/null
+      mc data predict-difficulty -m MODEL new.jsonl | mc data calibrate --measured measured.jsonl --keep 0:0.8 > kept.jsonl
     """
     import json as json_module
 
     from mc import console
     from mc.data.calibrate import BUCKETS, CalibrationReport, calibrated, evaluate, fit, measured_rate, score_of
+    from mc.jsonl import read_twice
+    from mc.records import validate_problem
     from mc.outputs import Outputs
     from mc.rollout.temperature import parse_band
 
@@ -357,27 +360,25 @@ def calibrate(
 
         raise McUsageError(f"--measured {' '.join(measured)}: no problem has meta.pass_rate",
                            "measure pass rates with mc data difficulty (from rollouts, or --from-submissions)")
-    if not inputs or "-" in inputs:  # stdin cannot be read twice
-        from mc.errors import McUsageError
-
-        raise McUsageError("mc data calibrate reads PREDICTED twice (the fit, then the selection): give it as a file, not stdin")
-    # The fit needs the scores of the measured problems: a first pass over the predictions collects them.
-    scored = {}
-    for problem in problems_in(inputs):
-        score = score_of(problem)
-        if score is not None and problem["id"] in known:
-            scored[problem["id"]] = score
-    pairs = [(scored[i], known[i][0], known[i][1]) for i in sorted(scored)]
-    report = CalibrationReport(quality=evaluate(pairs, holdout, seed))
-    report.calibration = fit([p[0] for p in pairs], [p[1] for p in pairs], [p[2] for p in pairs])
     removed: list = []
-    with Outputs() as outputs:
-        writer = outputs.records(out, "-o")
-        removed_writer = outputs.records(report_path, "--report", optional=True)
-        writer.write_all(calibrated(console.track(problems_in(inputs), "calibrating"), report.calibration, known, report,
-                                    band, removed))
-        if removed_writer:
-            removed_writer.write_all(r.record() for r in removed)
+    # The fit needs the scores of the measured problems: a first pass over the predictions
+    # collects them, a second applies the fit (stdin is kept in a temporary file meanwhile).
+    with read_twice(inputs or ["-"], validate_problem) as (first, again):
+        scored = {}
+        for problem in first:
+            score = score_of(problem)
+            if score is not None and problem["id"] in known:
+                scored[problem["id"]] = score
+        pairs = [(scored[i], known[i][0], known[i][1]) for i in sorted(scored)]
+        report = CalibrationReport(quality=evaluate(pairs, holdout, seed))
+        report.calibration = fit([p[0] for p in pairs], [p[1] for p in pairs], [p[2] for p in pairs])
+        with Outputs() as outputs:
+            writer = outputs.records(out, "-o")
+            removed_writer = outputs.records(report_path, "--report", optional=True)
+            writer.write_all(calibrated(console.track(again(), "calibrating"), report.calibration, known, report,
+                                        band, removed))
+            if removed_writer:
+                removed_writer.write_all(r.record() for r in removed)
     q = report.quality
 
     def fmt(value, digits=3):

@@ -153,6 +153,37 @@ def iter_records(
             yield record
 
 
+@contextlib.contextmanager
+def read_twice(paths: list[str], validate: Callable[[dict], None] | None = None):
+    """For a command that needs its input twice (a fit, then a pass that applies it):
+    yields (first, again): `first` streams the records (checked, errors naming file:line),
+    `again()` the same records once `first` is done. Files are read again; with stdin
+    among `paths` the first pass also copies every record to a temporary file (removed
+    on exit), which the second reads, so the command still works at the end of a pipe."""
+    if STDIO not in paths:
+        yield iter_records(paths, validate), lambda: iter_records(paths)
+        return
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="mc-spool-") as folder:
+        spool = f"{folder}/records.jsonl"
+        done = []
+
+        def first() -> Iterator[dict]:
+            with open(spool, "wb") as f:
+                for record in iter_records(paths, validate):
+                    f.write(dumps(record))
+                    yield record
+            done.append(True)
+
+        def again() -> Iterator[dict]:
+            if not done:
+                raise RuntimeError("read_twice: the second pass started before the first ended")
+            return iter_records(spool)
+
+        yield first(), again
+
+
 def read_json_object(path: str, what: str, hint: str | None = None) -> dict:
     """A JSON file that holds one object (a checkpoint's meta.json, a run's run.json, an
     adapter's config): anything else, or an unreadable file, is one error naming it."""

@@ -172,8 +172,14 @@ def test_calibrate_selects_on_the_estimate(tiny_model, lcb, tmp_path):
             assert meta["pass_rate_source"] == "calibrated" and meta["pass_rate_estimate"] == meta["pass_rate_calibrated"]
     assert all(r["pass_rate_estimate"] > 0.7 for r in removed)
     assert sum(report["mix_before"].values()) == 24 and sum(report["mix_after"].values()) == len(kept)
-    # stdin cannot be read twice; --measured without rates is a usage error
-    assert run_mc("data", "calibrate", "--measured", tmp_path / "measured.jsonl", input=b"").returncode == 2
+    # At the end of a pipe (stdin, read twice through a temporary file): the same records and report
+    piped = run_mc("data", "calibrate", "--measured", tmp_path / "measured.jsonl", "--keep", "0:0.7", "--holdout", "0.25",
+                   "--json", input=(tmp_path / "predicted.jsonl").read_bytes(), check_rc=0)
+    assert piped.stdout == proc.stdout and json.loads(piped.stderr.decode().strip().splitlines()[-1]) == report
+    bad = (tmp_path / "predicted.jsonl").read_bytes() + b'{"id": "cut\n'
+    proc = run_mc("data", "calibrate", "--measured", tmp_path / "measured.jsonl", input=bad)
+    assert proc.returncode == 1 and b"<stdin>:25: malformed JSON" in proc.stderr and proc.stdout == b""
+    # --measured without rates is a usage error
     assert run_mc("data", "calibrate", "--measured", tmp_path / "predicted.jsonl", tmp_path / "predicted.jsonl").returncode == 2
 
 
