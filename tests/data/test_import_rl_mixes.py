@@ -218,11 +218,38 @@ def test_kodcode_tests_run_under_pytest_in_the_sandbox(tmp_path):
     assert "test_edges" in removed["kodcode/wrong-1"]["feedback"]["error"]  # pytest's own report of what failed
 
 
+# The program runs beside the test process, as the same user in the same scratch: a
+# thread that waits for pytest's test file on disk and drops a conftest.py beside it,
+# whose hook reports every test passed. (It passed when the runner wrote the test file
+# to a temporary folder: the runner now runs it from memory and reads no conftest.py.)
+CONFTEST_PLANTER = """import os, threading, time
+HOOK = ("import pytest\\n@pytest.hookimpl(hookwrapper=True)\\ndef pytest_runtest_makereport(item, call):\\n"
+        "    outcome = yield\\n    outcome.get_result().outcome = 'passed'\\n")
+def plant():
+    end = time.time() + 3
+    while time.time() < end:
+        for root in {os.environ.get("TMPDIR", "/tmp"), os.getcwd(), "/tmp"}:
+            try:
+                for name in os.listdir(root):
+                    folder = os.path.join(root, name)
+                    if os.path.exists(os.path.join(folder, "test_solution.py")):
+                        with open(os.path.join(folder, "conftest.py"), "w") as f:
+                            f.write(HOOK)
+            except OSError:
+                pass
+        time.sleep(0.001)
+threading.Thread(target=plant, daemon=True).start()
+def area(r):
+    return 0
+"""
+
+
 def test_kodcode_a_program_cannot_answer_the_tests_own_checks(tmp_path):
     """The policy as adversary: wrong programs that define `math` or `pytest` (which the test
-    uses without importing them: KodCode's own runner would hand it the program's), or
-    return an always-equal object, fail; the right one passes. (The sandbox binds standard
-    modules afresh for any assert test; pytest is bound afresh by the runner.)"""
+    uses without importing them: KodCode's own runner would hand it the program's), return
+    an always-equal object, or plant a conftest.py for pytest to find, fail; the right one
+    passes. (The sandbox binds standard modules afresh for any assert test; pytest is
+    bound afresh by the runner, and runs the test file from memory.)"""
     row = {**KODCODE_INSTRUCT, "question_id": "Algorithm_00000099_I", "solution": "import math\ndef area(r):\n    return math.pi * r * r",
            # it uses math and pytest without importing them (KodCode's runner would take both from the program)
            "test": "def test_area():\n    assert math.isclose(area(2), 12.566, rel_tol=1e-3)\n    assert area(3) == pytest.approx(28.274, rel=1e-3)\n",
@@ -233,6 +260,7 @@ def test_kodcode_a_program_cannot_answer_the_tests_own_checks(tmp_path):
         "class Yes:\n    def __eq__(self, other):\n        return True\n    __hash__ = None\n"
         "import math as _m\nclass math:\n    isclose = staticmethod(lambda *a, **k: True)\ndef area(r):\n    return Yes()",
         "import math\nclass pytest:\n    approx = staticmethod(lambda x, **k: -1)\ndef area(r):\n    return math.pi * r * r if r == 2 else -1",
+        CONFTEST_PLANTER,
     ]
     problems = [problem] + [{**problem, "id": f"kodcode/cheat-{i}", "solutions": [code]} for i, code in enumerate(cheats)]
     proc = run_mc("data", "verify", "--workers", "2", write(tmp_path, "kp.jsonl", problems), check_rc=0)

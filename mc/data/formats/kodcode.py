@@ -15,10 +15,18 @@ line, to `test_solution.py`, and runs `pytest`: exit code 0 is a pass. Many test
 files import nothing themselves and rely on that line. mc keeps that contract
 inside its sandbox: the problem becomes an `assert` problem whose test code puts
 the program's names (those the test file uses) in a module named `solution`,
-writes the test file with the same first line into a scratch folder and runs it
-with the real pytest (plugins not autoloaded, no cache, plain asserts); any
-failed, erroring or uncollectable test fails the sample. pytest must be
-importable where the sandbox runs (it is one of mc's dependencies).
+and runs the test file, with the same first line, under the real pytest (plugins
+not autoloaded, no cache, plain asserts); any failed, erroring or uncollectable
+test fails the sample. pytest must be importable where the sandbox runs (it is
+one of mc's dependencies).
+
+The test file never touches the disk: pytest collects it from memory (a
+`pytest.Module` whose object is the file's code run in a fresh module), starting
+from the test process's own read-only folder, with no ini file and no conftest.py
+read. The program runs beside the test process as the same user and can write
+wherever that process could; a test file in a temporary folder let it drop a
+conftest.py there whose hook reported every test passed (tests/data/
+test_import_rl_mixes.py keeps that attack).
 
 As every assert job in mc, the test file runs in its own process: the program's
 functions and classes reach it as proxies and its values as copies, so an object
@@ -44,24 +52,47 @@ DIFFICULTY = {"easy": "easy", "medium": "medium", "hard": "hard"}
 RUNNER = '''\
 # KodCode's tests are a pytest file that imports the program as the module `solution`
 # (KodCode writes solution.py and test_solution.py and runs pytest). Written by `mc data
-# import`: the program's names go into a `solution` module, and the file runs under pytest.
-import contextlib as _contextlib, io as _io, os as _os, sys as _sys, tempfile as _tempfile, types as _types
+# import`: the program's names go into a `solution` module, and the test file runs under
+# pytest from memory. No file is written: the program runs beside this process and can
+# write wherever this process could, so a test file (or a conftest.py beside it) on disk
+# could be rewritten under pytest's feet.
+import contextlib as _contextlib, io as _io, os as _os, sys as _sys, types as _types
 
 _solution = _types.ModuleType("solution")
 {exports}
 _sys.modules["solution"] = _solution
 _TEST = {test!r}
-_dir = _tempfile.mkdtemp()
-for _name, _text in (("pytest.ini", "[pytest]\\n"), ("test_solution.py", _TEST)):
-    with open(_os.path.join(_dir, _name), "w") as _file:
-        _file.write(_text)
 _os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
 import pytest as _pytest
 
+
+class _TestFile(_pytest.Module):
+    def _getobj(self):  # the module from _TEST, where pytest would import the file
+        module = _types.ModuleType("test_solution")
+        module.__file__ = str(self.path)
+        exec(compile(_TEST, "test_solution.py", "exec"), module.__dict__)
+        return module
+
+
+class _Here(_pytest.Directory):
+    def collect(self):
+        return [_TestFile.from_parent(self, path=self.path / "test_solution.py")]
+
+
+class _Plugin:
+    @_pytest.hookimpl(tryfirst=True)
+    def pytest_collect_directory(self, path, parent):
+        if str(path) == _here:
+            return _Here.from_parent(parent, path=path)
+
+
+# The folder pytest starts from: this process's own (read-only to the program); no ini
+# file, no conftest.py, no cache is read or written.
+_here = _os.getcwd()
 _log = _io.StringIO()
 with _contextlib.redirect_stdout(_log), _contextlib.redirect_stderr(_log):
     _code = _pytest.main(["-q", "--tb=line", "-rfE", "-p", "no:cacheprovider", "-p", "no:logging", "--assert=plain",
-                          "--rootdir", _dir, "-c", _os.path.join(_dir, "pytest.ini"), _os.path.join(_dir, "test_solution.py")])
+                          "--noconftest", "-c", _os.devnull, "--rootdir", _here, _here], plugins=[_Plugin()])
 _failed = [_line for _line in _log.getvalue().splitlines() if _line.startswith(("FAILED", "ERROR"))]
 assert _code == 0, "pytest exit code %d: %s" % (_code, " | ".join(_failed) or _log.getvalue()[-1000:])
 '''
