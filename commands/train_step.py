@@ -90,7 +90,7 @@ def train_step(
       mc rollout -m ckpt/ --n 8 train.jsonl | mc reward | mc train-step --policy ckpt/ --out ckpt/
       mc train-step --policy ckpt/ --out ckpt2/ --preset dapo --mini-batches 4 scored.jsonl > metrics.jsonl
       mc train-step --policy tiny/ --out step1/ --lr 3e-4 --truncation-mask none scored.jsonl
-      mc rollout -m ckpt/ --n 16 48_problems.jsonl | mc reward --overlong-buffer 20% \
+      mc rollout -m ckpt/ --n 16 48_problems.jsonl | mc reward --overlong-buffer 20% \\
           | mc train-step --policy ckpt/ --out ckpt/ --preset dapo --batch-groups 16
       mc train-step --policy ckpt/ --out ckpt/ --rollout-is token --rollout-is-cap 2 scored.jsonl
       mc train-step --policy Qwen/Qwen3-1.7B --out lora/ --lora-rank 32 --lr 1e-5 scored.jsonl   # then --policy lora/
