@@ -153,8 +153,13 @@ def trainable(path: str, spec: LoraSpec | None, dtype, device, what: str = "poli
 
     model = load_causal_lm(path, dtype, device, what=what)
     targets = spec.targets if spec.targets == TARGETS_DEFAULT else spec.targets.split(",")
+    # GPT-2-style models keep their projections as Conv1D, weights stored (in, out): peft
+    # must know (it would set this itself, with a warning).
+    from transformers.pytorch_utils import Conv1D
+
+    transposed = any(isinstance(m, Conv1D) for m in model.modules())
     config = peft.LoraConfig(r=spec.rank, lora_alpha=spec.alpha, target_modules=targets, lora_dropout=0.0,
-                             bias="none", task_type="CAUSAL_LM")
+                             bias="none", task_type="CAUSAL_LM", fan_in_fan_out=transposed)
     try:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)

@@ -101,3 +101,21 @@ LONGEST_FIRST = ("test_demo.py", "test_paper_smoke.py", "test_loop.py", "test_di
 def pytest_collection_modifyitems(config, items):
     rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.name, len(LONGEST_FIRST)))  # stable: the rest keep their order
+
+
+@pytest.fixture(scope="session")
+def gpt2_model(tiny_model, tmp_path_factory):
+    """A GPT-2-architecture model (random, 2 layers; the tiny model's tokenizer): its
+    projections are transformers' Conv1D, whose weights are stored [in, out]."""
+    import torch
+    import transformers
+
+    path = tmp_path_factory.mktemp("gpt2") / "model"
+    tokenizer = transformers.AutoTokenizer.from_pretrained(tiny_model)
+    config = transformers.GPT2Config(vocab_size=len(tokenizer), n_positions=256, n_embd=64, n_layer=2, n_head=4,
+                                     bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        transformers.GPT2LMHeadModel(config).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path

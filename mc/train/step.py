@@ -147,6 +147,26 @@ def micro_batches(indices: list[int], lengths: list[int], budget: int) -> list[l
     return batches
 
 
+def disable_dropout(model: torch.nn.Module) -> int:
+    """Turn off every dropout in `model`; returns how many were on. RL compares log-probs of
+    the same tokens from several forward passes (the sampler's, the old policy's, each
+    update's, the KL reference's): dropout would make them differ at random, so an
+    on-policy ratio would not be 1. Pretrained Llama/Qwen configs have none; GPT-2-style
+    ones keep 0.1. (TRL's disable_dropout does the same.) Both kinds: nn.Dropout modules,
+    and the float rates some attention layers pass to their attention function."""
+    turned_off = 0
+    for module in model.modules():
+        if isinstance(module, torch.nn.Dropout) and module.p > 0:
+            module.p = 0.0
+            turned_off += 1
+        for name in ("attention_dropout", "dropout"):
+            rate = getattr(module, name, None)
+            if type(rate) is float and rate > 0:
+                setattr(module, name, 0.0)
+                turned_off += 1
+    return turned_off
+
+
 class Trainer:
     def __init__(self, policy_path: str, config: TrainConfig, device: str | None = None):
         from mc.model import load_causal_lm, resolve_device
@@ -175,6 +195,7 @@ class Trainer:
         if config.grad_checkpointing:
             self.model.gradient_checkpointing_enable()
         self.model.train()
+        self.dropout_disabled = disable_dropout(self.model)
         # The module that runs forward passes: the HF model behind the chunked log-prob
         # head, wrapped in DDP or FSDP2 under torchrun (self.model stays the HF model).
         self.policy = LogprobModel(self.model)

@@ -92,11 +92,30 @@ def check_against_merged(model_dir, groups, tmp_path, rank: int = 4, rtol: float
         a, b = layer.lora_A["default"].weight, layer.lora_B["default"].weight  # [r, in], [out, r]
         s = layer.scaling["default"]
         g = full_grads[f"{name}.weight"]  # [out, in]
+        if layer.fan_in_fan_out:  # GPT-2's Conv1D keeps its weight as [in, out]
+            g = g.T
         scale = float(g.abs().max()) + 1e-12
         torch.testing.assert_close(b.grad, s * g @ a.detach().T, rtol=rtol, atol=rtol * scale * s * float(a.detach().abs().max()))
         torch.testing.assert_close(a.grad, s * b.detach().T @ g, rtol=rtol, atol=rtol * scale * s * float(b.detach().abs().max()))
         checked += 1
     assert checked == len(lora_layers(lora_trainer.model)) > 0
+
+
+def test_conv1d_models_gpt2_loss_grads_and_checkpoint(gpt2_model, tmp_path):
+    """Any causal LM: on GPT-2's Conv1D layers the adapter is set up transposed (peft's
+    fan_in_fan_out, chosen by mc, so peft has nothing to warn about), its loss and
+    gradients are the merged model's, and the real commands train, merge and sample it."""
+    groups = scored_file(gpt2_model, tmp_path / "scored.jsonl")
+    check_against_merged(gpt2_model, groups, tmp_path)
+    proc = run_mc("train-step", "--policy", gpt2_model, "--out", tmp_path / "ckpt", "--lr", "1e-2", "--lora-rank", "4",
+                  tmp_path / "scored.jsonl", check_rc=0)
+    assert b"Warning" not in proc.stderr and b"fan_in_fan_out" not in proc.stderr, proc.stderr.decode()[-800:]
+    assert json.loads((tmp_path / "ckpt" / "adapter_config.json").read_text())["fan_in_fan_out"] is True
+    run_mc("model", "merge", tmp_path / "ckpt", tmp_path / "merged-ckpt", check_rc=0)
+    run_mc("data", "synth", "--count", "2", "--seed", "5", "-o", tmp_path / "p.jsonl", check_rc=0)
+    outs = [jsonl_lines(run_mc("rollout", "--model", m, "--n", "2", "--max-tokens", "12", "--seed", "3", "--backend", "hf",
+                               tmp_path / "p.jsonl", check_rc=0).stdout) for m in (tmp_path / "ckpt", tmp_path / "merged-ckpt")]
+    assert [s["token_ids"] for g in outs[0] for s in g["samples"]] == [s["token_ids"] for g in outs[1] for s in g["samples"]]
 
 
 def test_a_checkpoint_continues_exactly(tiny_model, scored, tmp_path):

@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 from helpers import jsonl_lines, run_mc
 from train_helpers import scored_file
@@ -159,3 +160,22 @@ def test_rollout_reward_train_step_through_pipes_twice(tiny_model, real, tmp_pat
     second = jsonl_lines((tmp_path / "groups2.jsonl").read_bytes())
     assert {s["policy_version"] for g in second for s in g["samples"]} == {1}  # sampled from the new checkpoint
     assert all(g["rollout"]["model"] == str(tmp_path / "ckpt1") for g in second)
+
+
+def test_dropout_is_off_in_the_policy(gpt2_model, tmp_path):
+    """GPT-2's config keeps dropout 0.1 (embeddings, attention, residuals): the trainer turns
+    it off, so two forward passes in training mode give the same log-probs and an
+    on-policy update starts at ratio 1 (approx_kl 0, nothing clipped)."""
+    from mc.train.step import Trainer, TrainConfig, disable_dropout
+    from train_helpers import scored_file
+
+    groups = scored_file(gpt2_model, tmp_path / "scored.jsonl")
+    trainer = Trainer(str(gpt2_model), TrainConfig(lr=1e-2, max_grad_norm=0.0))
+    assert trainer.dropout_disabled == 2 * 3 + 1  # per layer: attention, its output, the MLP's output; the embeddings
+    assert trainer.model.training and disable_dropout(trainer.model) == 0
+    ids = torch.tensor([[1, 5, 9, 13, 17, 21]])
+    with torch.no_grad():
+        first, second = (trainer.model(input_ids=ids).logits for _ in range(2))
+    assert torch.equal(first, second)
+    line, = trainer.train_step(groups)
+    assert line["approx_kl"] == 0.0 and line["clip_frac"] == 0.0
