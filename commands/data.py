@@ -344,20 +344,21 @@ def calibrate(
 
     from mc import console
     from mc.data.calibrate import BUCKETS, CalibrationReport, calibrated, evaluate, fit, measured_rate, score_of
+    from mc.errors import McUsageError
     from mc.jsonl import read_twice
-    from mc.records import validate_problem
     from mc.outputs import Outputs
+    from mc.records import validate_problem
     from mc.rollout.temperature import parse_band
 
     band = parse_band(keep, "--keep") if keep else None
+    if "-" in measured and (not inputs or "-" in inputs):
+        raise McUsageError("--measured - and PREDICTED both read stdin", "give one of them as a file")
     known = {}
     for problem in problems_in(measured):
         rate = measured_rate(problem)
         if rate is not None:
             known[problem["id"]] = rate
     if not known:
-        from mc.errors import McUsageError
-
         raise McUsageError(f"--measured {' '.join(measured)}: no problem has meta.pass_rate",
                            "measure pass rates with mc data difficulty (from rollouts, or --from-submissions)")
     removed: list = []

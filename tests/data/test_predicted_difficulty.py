@@ -179,7 +179,9 @@ def test_calibrate_selects_on_the_estimate(tiny_model, lcb, tmp_path):
     bad = (tmp_path / "predicted.jsonl").read_bytes() + b'{"id": "cut\n'
     proc = run_mc("data", "calibrate", "--measured", tmp_path / "measured.jsonl", input=bad)
     assert proc.returncode == 1 and b"<stdin>:25: malformed JSON" in proc.stderr and proc.stdout == b""
-    # --measured without rates is a usage error
+    # both from stdin, or --measured without rates: usage errors
+    proc = run_mc("data", "calibrate", "--measured", "-", input=(tmp_path / "predicted.jsonl").read_bytes())
+    assert proc.returncode == 2 and b"both read stdin" in proc.stderr and proc.stdout == b""
     assert run_mc("data", "calibrate", "--measured", tmp_path / "predicted.jsonl", tmp_path / "predicted.jsonl").returncode == 2
 
 

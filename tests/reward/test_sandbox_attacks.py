@@ -344,14 +344,19 @@ def test_os_exit_before_asserts(sandbox):
 
 def test_modules_the_program_writes_never_reach_the_test_process(sandbox):
     """The program shares its scratch (cwd, TMPDIR) with nothing the test process imports
-    from: a standard module it writes there (one the worker has not pre-imported) is not
-    the one the test code imports, which would otherwise run the program's code inside the
-    process whose report is the verdict. The program is right, and proves its file is there."""
-    problem = assert_problem("import colorsys\nassert not hasattr(colorsys, 'PLANTED'), colorsys.__file__\n"
-                             "assert f(1) == 2\nassert 'colorsys.py' in g()\n", "f")
+    from: standard modules it writes there (ones the worker has not pre-imported) are not
+    the ones the test code imports, by name (`import colorsys`, which the harness binds
+    afresh) or computed (`importlib.import_module`, where only the test process's sys.path
+    stands between). Either would run the program's code in the process whose report is
+    the verdict. The program is right, and proves its files are there."""
+    problem = assert_problem("import colorsys, importlib\n"
+                             "tabnanny = importlib.import_module('tab' + 'nanny')\n"
+                             "assert not hasattr(colorsys, 'PLANTED') and not hasattr(tabnanny, 'PLANTED')\n"
+                             "assert f(1) == 2\nassert {'colorsys.py', 'tabnanny.py'} <= set(g())\n", "f")
     code = ("import os\nHOOK = 'PLANTED = 1\\nimport os\\nos._exit(0)\\n'\n"
             "for d in {os.getcwd(), os.environ.get('TMPDIR', '/tmp')}:\n"
-            "    with open(os.path.join(d, 'colorsys.py'), 'w') as out:\n        out.write(HOOK)\n"
+            "    for name in ('colorsys.py', 'tabnanny.py'):\n"
+            "        with open(os.path.join(d, name), 'w') as out:\n            out.write(HOOK)\n"
             "def f(x):\n    return x + 1\n"
             "def g():\n    return os.listdir(os.getcwd()) + os.listdir(os.environ.get('TMPDIR', '/tmp'))\n")
     result = attack(sandbox, code, problem=problem)

@@ -179,3 +179,26 @@ def test_dropout_is_off_in_the_policy(gpt2_model, tmp_path):
     assert torch.equal(first, second)
     line, = trainer.train_step(groups)
     assert line["approx_kl"] == 0.0 and line["clip_frac"] == 0.0
+
+
+def test_dropout_off_also_where_attention_keeps_a_rate(tiny_model, tmp_path):
+    """Llama/Qwen attention layers keep their dropout as a float they hand to the attention
+    function (no nn.Dropout module): a Qwen3 model whose config sets attention_dropout
+    0.3 gets it turned off in every layer; with it on, two training-mode passes differ."""
+    import shutil
+
+    import transformers
+
+    from mc.train.step import Trainer, TrainConfig
+
+    shutil.copytree(tiny_model, tmp_path / "m")
+    config = json.loads((tmp_path / "m" / "config.json").read_text())
+    (tmp_path / "m" / "config.json").write_text(json.dumps({**config, "attention_dropout": 0.3}))
+    ids = torch.tensor([[1, 5, 9, 13, 17, 21]])
+    raw = transformers.AutoModelForCausalLM.from_pretrained(tmp_path / "m").train()
+    with torch.no_grad():
+        assert not torch.equal(raw(input_ids=ids).logits, raw(input_ids=ids).logits)  # the rate acts when left on
+    trainer = Trainer(str(tmp_path / "m"), TrainConfig(lr=1e-2))
+    assert trainer.dropout_disabled == config["num_hidden_layers"]
+    with torch.no_grad():
+        assert torch.equal(trainer.model(input_ids=ids).logits, trainer.model(input_ids=ids).logits)
